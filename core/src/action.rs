@@ -1,0 +1,248 @@
+//! The 36-action space: HOLD, ENTER one of ten opportunities at one of three sizes, EXIT one of five
+//! positions.
+//!
+//! | index | action |
+//! |---|---|
+//! | 0 | `HOLD` |
+//! | 1-10 | `ENTER_OPP_{0-9}_SMALL` (10 % of the allowed size) |
+//! | 11-20 | `ENTER_OPP_{0-9}_MEDIUM` (20 %) |
+//! | 21-30 | `ENTER_OPP_{0-9}_LARGE` (30 %) |
+//! | 31-35 | `EXIT_POS_{0-4}` |
+
+use crate::error::Error;
+use crate::{MAX_POSITIONS, OPPORTUNITY_SLOTS};
+use core::fmt;
+
+/// Number of actions.
+pub const ACTION_COUNT: usize = 36;
+
+/// The name of every action, by index.
+pub const NAMES: [&str; ACTION_COUNT] = [
+    "HOLD", "ENTER_OPP_0_SMALL", "ENTER_OPP_1_SMALL", "ENTER_OPP_2_SMALL", "ENTER_OPP_3_SMALL",
+    "ENTER_OPP_4_SMALL", "ENTER_OPP_5_SMALL", "ENTER_OPP_6_SMALL", "ENTER_OPP_7_SMALL",
+    "ENTER_OPP_8_SMALL", "ENTER_OPP_9_SMALL", "ENTER_OPP_0_MEDIUM", "ENTER_OPP_1_MEDIUM",
+    "ENTER_OPP_2_MEDIUM", "ENTER_OPP_3_MEDIUM", "ENTER_OPP_4_MEDIUM", "ENTER_OPP_5_MEDIUM",
+    "ENTER_OPP_6_MEDIUM", "ENTER_OPP_7_MEDIUM", "ENTER_OPP_8_MEDIUM", "ENTER_OPP_9_MEDIUM",
+    "ENTER_OPP_0_LARGE", "ENTER_OPP_1_LARGE", "ENTER_OPP_2_LARGE", "ENTER_OPP_3_LARGE",
+    "ENTER_OPP_4_LARGE", "ENTER_OPP_5_LARGE", "ENTER_OPP_6_LARGE", "ENTER_OPP_7_LARGE",
+    "ENTER_OPP_8_LARGE", "ENTER_OPP_9_LARGE", "EXIT_POS_0", "EXIT_POS_1", "EXIT_POS_2",
+    "EXIT_POS_3", "EXIT_POS_4",
+];
+
+/// The size of an entry, as a fraction of the largest position a slot may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SizeTier {
+    /// 10 % of the allowed size.
+    Small,
+    /// 20 % of the allowed size.
+    Medium,
+    /// 30 % of the allowed size.
+    Large,
+}
+
+impl SizeTier {
+    /// All tiers, smallest first.
+    pub const ALL: [SizeTier; 3] = [SizeTier::Small, SizeTier::Medium, SizeTier::Large];
+
+    /// The fraction of the allowed size: 0.10, 0.20 or 0.30.
+    pub fn fraction(self) -> f64 {
+        match self {
+            SizeTier::Small => 0.10,
+            SizeTier::Medium => 0.20,
+            SizeTier::Large => 0.30,
+        }
+    }
+
+    fn ordinal(self) -> u8 {
+        match self {
+            SizeTier::Small => 0,
+            SizeTier::Medium => 1,
+            SizeTier::Large => 2,
+        }
+    }
+}
+
+/// One action of the 36-action space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Do nothing.
+    Hold,
+    /// Open a position on opportunity slot `slot` (0-9) at size `size`.
+    Enter {
+        /// The opportunity slot, 0-9.
+        slot: u8,
+        /// The size tier.
+        size: SizeTier,
+    },
+    /// Close the position in execution slot `slot` (0-4).
+    Exit {
+        /// The execution slot, 0-4.
+        slot: u8,
+    },
+}
+
+const ENTER_BASE: u8 = 1;
+const EXIT_BASE: u8 = 31;
+
+impl Action {
+    /// The action at `index` (0-35).
+    pub fn from_index(index: usize) -> Result<Action, Error> {
+        let i = match u8::try_from(index) {
+            Ok(i) if index < ACTION_COUNT => i,
+            _ => return Err(Error::UnknownAction { index }),
+        };
+        match i {
+            0 => Ok(Action::Hold),
+            1..=30 => {
+                let k = i - ENTER_BASE;
+                let size = SizeTier::ALL[usize::from(k) / OPPORTUNITY_SLOTS];
+                Ok(Action::Enter { slot: k % OPPORTUNITY_SLOTS as u8, size })
+            }
+            _ => Ok(Action::Exit { slot: i - EXIT_BASE }),
+        }
+    }
+
+    /// This action's index (0-35); `None` for an `Enter` or `Exit` built by hand with a slot out of
+    /// range.
+    pub fn index(self) -> Option<u8> {
+        match self {
+            Action::Hold => Some(0),
+            Action::Enter { slot, size } if usize::from(slot) < OPPORTUNITY_SLOTS => {
+                Some(ENTER_BASE + size.ordinal() * OPPORTUNITY_SLOTS as u8 + slot)
+            }
+            Action::Exit { slot } if usize::from(slot) < MAX_POSITIONS => Some(EXIT_BASE + slot),
+            _ => None,
+        }
+    }
+
+    /// The action's name, e.g. `ENTER_OPP_3_MEDIUM`; `None` for a slot out of range.
+    pub fn name(self) -> Option<&'static str> {
+        self.index().map(|i| NAMES[usize::from(i)])
+    }
+
+    /// The action with this exact name.
+    pub fn from_name(name: &str) -> Result<Action, Error> {
+        NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| Action::from_index(i).expect("every name has an index"))
+            .ok_or(Error::UnknownActionName)
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name().unwrap_or("INVALID_SLOT"))
+    }
+}
+
+/// Which of the 36 actions are allowed, as a bit set (bit `i` = action `i`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ActionMask(u64);
+
+impl ActionMask {
+    /// No action allowed.
+    pub const NONE: ActionMask = ActionMask(0);
+
+    /// Only HOLD allowed.
+    pub fn hold_only() -> Self {
+        ActionMask(1)
+    }
+
+    /// Whether action `index` is allowed (false for indices out of range).
+    pub fn allows(self, index: usize) -> bool {
+        index < ACTION_COUNT && self.0 & (1 << index) != 0
+    }
+
+    /// Whether `action` is allowed.
+    pub fn allows_action(self, action: Action) -> bool {
+        action.index().is_some_and(|i| self.allows(usize::from(i)))
+    }
+
+    /// Allow or forbid action `index` (ignored when out of range).
+    pub fn set(&mut self, index: usize, allowed: bool) {
+        if index < ACTION_COUNT {
+            if allowed {
+                self.0 |= 1 << index;
+            } else {
+                self.0 &= !(1 << index);
+            }
+        }
+    }
+
+    /// Number of allowed actions.
+    pub fn count(self) -> u32 {
+        self.0.count_ones()
+    }
+
+    /// The mask as 36 booleans.
+    pub fn to_bools(self) -> [bool; ACTION_COUNT] {
+        core::array::from_fn(|i| self.allows(i))
+    }
+
+    /// The mask from 36 booleans.
+    pub fn from_bools(bools: &[bool; ACTION_COUNT]) -> Self {
+        let mut m = ActionMask::NONE;
+        for (i, &b) in bools.iter().enumerate() {
+            m.set(i, b);
+        }
+        m
+    }
+
+    /// The raw bits (bit `i` = action `i`).
+    pub fn bits(self) -> u64 {
+        self.0
+    }
+
+    /// Indices of the allowed actions, ascending.
+    pub fn iter(self) -> impl Iterator<Item = usize> {
+        (0..ACTION_COUNT).filter(move |&i| self.allows(i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_action_and_name_round_trip() {
+        for i in 0..ACTION_COUNT {
+            let a = Action::from_index(i).unwrap();
+            assert_eq!(a.index(), Some(i as u8));
+            let n = a.name().unwrap();
+            assert_eq!(n, NAMES[i]);
+            assert_eq!(Action::from_name(n).unwrap(), a);
+        }
+        assert!(Action::from_index(36).is_err());
+        assert!(Action::from_index(1000).is_err());
+        assert!(Action::from_name("ENTER_OPP_10_SMALL").is_err());
+    }
+
+    #[test]
+    fn layout_matches_the_plan() {
+        assert_eq!(NAMES[0], "HOLD");
+        assert_eq!(NAMES[1], "ENTER_OPP_0_SMALL");
+        assert_eq!(NAMES[10], "ENTER_OPP_9_SMALL");
+        assert_eq!(NAMES[11], "ENTER_OPP_0_MEDIUM");
+        assert_eq!(NAMES[24], "ENTER_OPP_3_LARGE");
+        assert_eq!(NAMES[30], "ENTER_OPP_9_LARGE");
+        assert_eq!(NAMES[31], "EXIT_POS_0");
+        assert_eq!(NAMES[35], "EXIT_POS_4");
+        assert_eq!(Action::from_index(14).unwrap(), Action::Enter { slot: 3, size: SizeTier::Medium });
+        assert_eq!(Action::Enter { slot: 10, size: SizeTier::Small }.index(), None);
+        assert_eq!(Action::Exit { slot: 5 }.index(), None);
+    }
+
+    #[test]
+    fn mask_bits() {
+        let mut m = ActionMask::hold_only();
+        m.set(35, true);
+        m.set(99, true);
+        assert!(m.allows(0) && m.allows(35) && !m.allows(1) && !m.allows(99));
+        assert_eq!(m.count(), 2);
+        assert_eq!(m.iter().collect::<std::vec::Vec<_>>(), [0, 35]);
+        assert_eq!(ActionMask::from_bools(&m.to_bools()), m);
+        m.set(35, false);
+        assert_eq!(m, ActionMask::hold_only());
+    }
+}

@@ -1,0 +1,144 @@
+//! The one error type of the core.
+
+use core::fmt;
+
+/// Everything that can go wrong in the core. Each variant names what was wrong and why.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Error {
+    /// A number is NaN, infinite or outside its allowed range.
+    OutOfRange {
+        /// The field, as `struct.field`.
+        field: &'static str,
+        /// The value given.
+        value: f64,
+        /// The smallest allowed value.
+        min: f64,
+        /// The largest allowed value.
+        max: f64,
+        /// Whether `min` itself is excluded.
+        min_exclusive: bool,
+    },
+    /// A coin or exchange name is empty or longer than 16 bytes.
+    BadName {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// An opportunity's two legs are on the same exchange.
+    SameVenue,
+    /// More items than the engine accepts.
+    TooMany {
+        /// What there were too many of.
+        what: &'static str,
+        /// How many were given.
+        given: usize,
+        /// The maximum.
+        max: usize,
+    },
+    /// An index into the 36-action space that does not exist.
+    UnknownAction {
+        /// The index given.
+        index: usize,
+    },
+    /// A string that is not the name of one of the 36 actions.
+    UnknownActionName,
+    /// The action is not allowed in the current state (the action mask forbids it).
+    ActionNotAllowed {
+        /// The action's index.
+        index: u8,
+    },
+    /// A computed observation feature is not finite (an input overflowed `f32`).
+    NonFiniteFeature {
+        /// Its index in the 275-feature observation.
+        index: usize,
+    },
+    /// The market has too few hours for the requested episode.
+    MarketTooShort {
+        /// Hours the market has.
+        hours: usize,
+        /// Hours needed (the episode length plus one).
+        needed: usize,
+    },
+    /// `step` was called after the episode ended or before `reset`.
+    EpisodeOver,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::OutOfRange { field, value, min, max, min_exclusive } => {
+                let open = if min_exclusive { '(' } else { '[' };
+                write!(f, "{field} = {value} is outside {open}{min}, {max}]")
+            }
+            Error::BadName { len } => {
+                write!(f, "a name must be 1 to 16 bytes long, this one has {len}")
+            }
+            Error::SameVenue => f.write_str("an opportunity's long and short legs are on the same exchange"),
+            Error::TooMany { what, given, max } => {
+                write!(f, "{given} {what} given, at most {max} are accepted")
+            }
+            Error::UnknownActionName => f.write_str("unknown action name"),
+            Error::UnknownAction { index } => {
+                write!(f, "action index {index} does not exist (0 to 35)")
+            }
+            Error::ActionNotAllowed { index } => {
+                write!(f, "action {} is not allowed by the action mask", crate::action::NAMES[index as usize])
+            }
+            Error::NonFiniteFeature { index } => {
+                write!(f, "observation feature {index} is not finite: an input is too large for f32")
+            }
+            Error::MarketTooShort { hours, needed } => {
+                write!(f, "the market has {hours} hours, an episode needs {needed}")
+            }
+            Error::EpisodeOver => f.write_str("the episode is over: call reset first"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}
+
+/// Check that `value` lies in `[min, max]` (or `(min, max]`), naming `field` when it does not.
+/// NaN is always out of range.
+pub(crate) fn check_range(
+    field: &'static str,
+    value: f64,
+    min: f64,
+    max: f64,
+    min_exclusive: bool,
+) -> Result<(), Error> {
+    let above_min = if min_exclusive { value > min } else { value >= min };
+    if above_min && value <= max {
+        Ok(())
+    } else {
+        Err(Error::OutOfRange { field, value, min, max, min_exclusive })
+    }
+}
+
+/// Check that `value` is finite and at least `min`.
+pub(crate) fn check_at_least(field: &'static str, value: f64, min: f64) -> Result<(), Error> {
+    check_range(field, value, min, f64::MAX, false)
+}
+
+/// Check that `value` is finite.
+pub(crate) fn check_finite(field: &'static str, value: f64) -> Result<(), Error> {
+    check_range(field, value, f64::MIN, f64::MAX, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn range_checks_name_field_and_reject_nan() {
+        assert!(check_range("a.b", 0.5, 0.0, 1.0, true).is_ok());
+        assert!(check_range("a.b", 0.0, 0.0, 1.0, true).is_err());
+        assert!(check_range("a.b", 0.0, 0.0, 1.0, false).is_ok());
+        let e = check_range("a.b", f64::NAN, 0.0, 1.0, false).unwrap_err();
+        assert_eq!(e.to_string(), "a.b = NaN is outside [0, 1]");
+        assert!(check_finite("x", f64::INFINITY).is_err());
+        assert!(check_finite("x", f64::MAX).is_ok());
+        assert!(check_at_least("x", -1.0, 0.0).is_err());
+    }
+}

@@ -1,0 +1,75 @@
+//! The trading core of arbpolicy.
+//!
+//! Everything a funding-rate arbitrage policy needs to see, decide and be held to, as pure and
+//! deterministic functions shared by training and inference:
+//!
+//! - [`config`]: the user's risk settings and the engine parameters, validated.
+//! - [`opportunity`], [`position`], [`portfolio`]: the market and the book, with their observation
+//!   features.
+//! - [`margin`] and [`sizing`]: margin, leverage and liquidation math, position sizes.
+//! - [`action`], [`mask`], [`risk`]: the 36-action space, which actions the risk limits allow, and the
+//!   exits the limits force.
+//! - [`selection`]: the ten opportunities the policy is shown.
+//! - [`observation`] and [`reward`]: the 275-feature observation and the training reward.
+//! - [`market`] and [`environment`]: the hourly market environment used for training and evaluation.
+//!
+//! # Units
+//! Core uses fractions everywhere a threshold or a rate is stored: a stop-loss of `-0.02` is a loss of
+//! 2 % of the position's size, a funding rate of `0.0001` is 0.01 % of notional per settlement interval,
+//! an APR of `0.1` is 10 % a year. Observation features that the implementation plan states in percent
+//! are the only percent values; `docs/observation.md` lists every feature with its unit.
+//!
+//! # Features
+//! The crate is `#![no_std]` always and needs no heap. `alloc` adds an owned in-memory market; `std`
+//! adds `std::error::Error` implementations.
+#![no_std]
+#![deny(missing_docs)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+pub mod action;
+pub mod config;
+pub mod environment;
+mod error;
+pub mod margin;
+pub mod market;
+pub mod mask;
+pub mod observation;
+pub mod opportunity;
+pub mod portfolio;
+pub mod position;
+pub mod reward;
+pub mod risk;
+pub mod selection;
+pub mod sizing;
+
+pub use action::{Action, ActionMask, SizeTier, ACTION_COUNT};
+pub use config::TradingConfig;
+pub use environment::{EnvParams, Environment, Step, StepInfo};
+pub use error::Error;
+pub use market::{Market, Quote};
+pub use observation::{Observation, OBSERVATION_LEN};
+pub use opportunity::{Leg, Opportunity};
+pub use portfolio::Portfolio;
+pub use position::Position;
+
+/// A short fixed-capacity name: a coin symbol or an exchange, at most 16 bytes of UTF-8.
+pub type Name = arrayvec::ArrayString<16>;
+
+/// Make a [`Name`], refusing an empty name or one longer than 16 bytes.
+pub fn name(s: &str) -> Result<Name, Error> {
+    if s.is_empty() {
+        return Err(Error::BadName { len: 0 });
+    }
+    Name::from(s).map_err(|_| Error::BadName { len: s.len() })
+}
+
+/// Maximum number of open positions (execution slots).
+pub const MAX_POSITIONS: usize = 5;
+/// Number of opportunity slots the policy sees.
+pub const OPPORTUNITY_SLOTS: usize = 10;
+/// Maximum number of opportunities a request may carry.
+pub const MAX_OPPORTUNITIES: usize = 100;

@@ -1,0 +1,69 @@
+//! The hourly market the environment steps through.
+//!
+//! A market is a sequence of hourly snapshots `t = 0, 1, ...`. Snapshot `t` is the market as known at
+//! instant `t`: the detected opportunities (whose statistics use only data stamped at or before `t`),
+//! each venue's price at `t`, the latest settled funding rate, and the settlements paid at `t`.
+//! The environment reads snapshot `t` only once it has reached `t`, so nothing after `t` can reach an
+//! observation at `t`.
+
+#[cfg(feature = "alloc")]
+mod memory;
+#[cfg(feature = "alloc")]
+mod synthetic;
+
+#[cfg(feature = "alloc")]
+pub use memory::{MarketHour, MemoryMarket, VenueQuote};
+#[cfg(feature = "alloc")]
+pub use synthetic::{SyntheticMarket, SyntheticParams};
+
+use crate::opportunity::Opportunity;
+use crate::Name;
+
+/// A funding settlement paid at a snapshot's instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settlement {
+    /// The settled rate, fraction of notional (positive: longs pay shorts).
+    pub rate: f64,
+    /// Mark price the notional is valued at; `None` to use the snapshot's price.
+    pub mark_price: Option<f64>,
+}
+
+/// One venue's market for one coin at one instant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quote {
+    /// Price at the instant (the open of the hour's bar), quote currency per coin.
+    pub price: f64,
+    /// Latest settled funding rate at or before the instant, fraction per interval.
+    pub funding_rate: f64,
+    /// Settlement interval, hours (the observed spacing of settlements).
+    pub interval_hours: f64,
+    /// The settlement paid at this instant, if there is one.
+    pub settlement: Option<Settlement>,
+}
+
+/// An hourly market.
+pub trait Market {
+    /// Number of hourly snapshots.
+    fn hours(&self) -> usize;
+    /// Time of snapshot `t`, hours since the Unix epoch (consecutive snapshots are one hour apart).
+    fn timestamp(&self, t: usize) -> i64;
+    /// The opportunities detected at snapshot `t`.
+    fn opportunities(&self, t: usize) -> &[Opportunity];
+    /// The quote of `coin` on `venue` at snapshot `t`, if the venue lists it then.
+    fn quote(&self, t: usize, coin: &Name, venue: &Name) -> Option<Quote>;
+}
+
+impl<M: Market + ?Sized> Market for &M {
+    fn hours(&self) -> usize {
+        (**self).hours()
+    }
+    fn timestamp(&self, t: usize) -> i64 {
+        (**self).timestamp(t)
+    }
+    fn opportunities(&self, t: usize) -> &[Opportunity] {
+        (**self).opportunities(t)
+    }
+    fn quote(&self, t: usize, coin: &Name, venue: &Name) -> Option<Quote> {
+        (**self).quote(t, coin, venue)
+    }
+}

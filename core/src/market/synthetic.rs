@@ -1,0 +1,259 @@
+//! A seeded synthetic market: several coins on venues that settle funding every 8 h, 4 h and 1 h.
+//!
+//! - Each coin's price is a random walk with occasional jumps; each venue's price deviates from it
+//!   by a mean-reverting noisy spread, so venue prices are correlated but not equal.
+//! - Each venue's hourly funding rate reverts to a venue-and-coin mean that shifts at random regime
+//!   changes (so the sign of the cross-venue difference flips), with occasional spikes.
+//! - A venue settles at hours divisible by its interval; the settled rate is the sum of its hourly
+//!   rates over the interval. Opportunities use only settled rates and past prices.
+
+use super::memory::{MarketHour, MemoryMarket, VenueQuote};
+use super::Settlement;
+use crate::opportunity::{spread_pct, Leg, Opportunity, PROFIT_HOURS};
+use crate::{name, Name, Quote};
+use alloc::vec::Vec;
+use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
+use rand_pcg::Pcg64Mcg;
+
+/// Coins the synthetic market can list.
+pub const COINS: [&str; 8] = ["BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "BNB", "LTC"];
+/// Venues and their settlement intervals, hours.
+pub const VENUES: [(&str, u32); 3] = [("binance", 8), ("bybit", 4), ("hyperliquid", 1)];
+
+/// Shape and dynamics of a synthetic market. Rates are per hour, fractions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SyntheticParams {
+    /// Number of hourly snapshots.
+    pub hours: usize,
+    /// Number of coins, 1 to 8.
+    pub coins: usize,
+    /// Time of the first snapshot, hours since the epoch (default 2025-01-01 00:00 UTC).
+    pub start_timestamp: i64,
+    /// Standard deviation of a coin's hourly log return.
+    pub price_volatility: f64,
+    /// Probability per hour of a price jump.
+    pub jump_probability: f64,
+    /// Standard deviation of a jump's log size.
+    pub jump_size: f64,
+    /// Stationary standard deviation of a venue's log deviation from the coin price.
+    pub spread_noise: f64,
+    /// Share of a venue's deviation that survives an hour, in `[0, 1)`.
+    pub spread_persistence: f64,
+    /// Long-run mean of hourly funding rates.
+    pub funding_mean: f64,
+    /// Standard deviation of the venue-and-coin funding means drawn at each regime.
+    pub funding_regime_spread: f64,
+    /// Probability per hour that a venue-and-coin funding regime changes.
+    pub regime_probability: f64,
+    /// Share of the gap to the regime mean closed each hour.
+    pub funding_reversion: f64,
+    /// Standard deviation of the hourly funding noise.
+    pub funding_noise: f64,
+    /// Probability per hour of a funding spike on a venue.
+    pub spike_probability: f64,
+    /// Standard deviation of a spike.
+    pub spike_size: f64,
+}
+
+impl Default for SyntheticParams {
+    fn default() -> Self {
+        SyntheticParams {
+            hours: 24 * 60,
+            coins: 6,
+            start_timestamp: 482_136,
+            price_volatility: 0.006,
+            jump_probability: 0.002,
+            jump_size: 0.04,
+            spread_noise: 0.0008,
+            spread_persistence: 0.8,
+            funding_mean: 1.0e-5,
+            funding_regime_spread: 1.5e-5,
+            regime_probability: 0.01,
+            funding_reversion: 0.1,
+            funding_noise: 2.0e-6,
+            spike_probability: 0.003,
+            spike_size: 1.0e-4,
+        }
+    }
+}
+
+/// The synthetic market generator.
+pub struct SyntheticMarket;
+
+struct VenueState {
+    deviation: f64,
+    hourly_rate: f64,
+    regime_mean: f64,
+    accrued: f64,
+    settled: f64,
+}
+
+struct PairHistory {
+    /// Venue `j`'s hourly settled rate minus venue `i`'s, per 8 h, by hour.
+    diff: Vec<f64>,
+    /// Price spread between the venues, percent, by hour.
+    spread: Vec<f64>,
+}
+
+fn normal(rng: &mut Pcg64Mcg) -> f64 {
+    rng.sample(StandardNormal)
+}
+
+fn mean(xs: &[f64]) -> f64 {
+    xs.iter().sum::<f64>() / xs.len().max(1) as f64
+}
+
+fn std_dev(xs: &[f64]) -> f64 {
+    let m = mean(xs);
+    libm::sqrt(xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / xs.len().max(1) as f64)
+}
+
+fn tail(xs: &[f64], n: usize) -> &[f64] {
+    &xs[xs.len().saturating_sub(n)..]
+}
+
+impl SyntheticMarket {
+    /// Generate a market from `seed`.
+    pub fn generate(seed: u64, params: &SyntheticParams) -> MemoryMarket {
+        let p = params;
+        let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let coins = p.coins.clamp(1, COINS.len());
+        let venues: Vec<(Name, u32)> = VENUES.iter().map(|&(v, h)| (name(v).expect("short"), h)).collect();
+        let nv = venues.len();
+
+        let mut prices: Vec<f64> = (0..coins).map(|c| [60_000.0, 3_000.0, 150.0, 0.6, 0.15, 0.5, 600.0, 90.0][c]).collect();
+        let volumes: Vec<f64> = (0..coins).map(|c| 5e8 / (1.0 + c as f64 * 2.0)).collect();
+        let bid_ask: Vec<f64> = (0..coins).map(|c| 0.01 + 0.02 * c as f64).collect();
+        let mut state: Vec<VenueState> = (0..coins * nv)
+            .map(|_| {
+                let regime_mean = p.funding_mean + p.funding_regime_spread * normal(&mut rng);
+                VenueState { deviation: 0.0, hourly_rate: regime_mean, regime_mean, accrued: 0.0, settled: 0.0 }
+            })
+            .collect();
+        for (k, s) in state.iter_mut().enumerate() {
+            s.settled = s.hourly_rate * f64::from(venues[k % nv].1);
+        }
+        let pairs: Vec<(usize, usize)> = (0..nv).flat_map(|i| (i + 1..nv).map(move |j| (i, j))).collect();
+        let mut history: Vec<PairHistory> =
+            (0..coins * pairs.len()).map(|_| PairHistory { diff: Vec::new(), spread: Vec::new() }).collect();
+        let spread_shock = p.spread_noise * libm::sqrt(1.0 - p.spread_persistence * p.spread_persistence);
+
+        let mut hours = Vec::with_capacity(p.hours);
+        for t in 0..p.hours {
+            let timestamp = p.start_timestamp + t as i64;
+            let mut hour = MarketHour { timestamp, ..MarketHour::default() };
+            for c in 0..coins {
+                if t > 0 {
+                    let mut r = p.price_volatility * normal(&mut rng);
+                    if rng.random::<f64>() < p.jump_probability {
+                        r += p.jump_size * normal(&mut rng);
+                    }
+                    prices[c] *= libm::exp(r);
+                }
+                for (v, &(venue, interval)) in venues.iter().enumerate() {
+                    let s = &mut state[c * nv + v];
+                    if t > 0 {
+                        s.deviation = p.spread_persistence * s.deviation + spread_shock * normal(&mut rng);
+                        if rng.random::<f64>() < p.regime_probability {
+                            s.regime_mean = p.funding_mean + p.funding_regime_spread * normal(&mut rng);
+                        }
+                        s.hourly_rate += p.funding_reversion * (s.regime_mean - s.hourly_rate)
+                            + p.funding_noise * normal(&mut rng);
+                        if rng.random::<f64>() < p.spike_probability {
+                            s.hourly_rate += p.spike_size * normal(&mut rng);
+                        }
+                        s.accrued += s.hourly_rate;
+                    }
+                    let settles = t > 0 && timestamp.rem_euclid(i64::from(interval)) == 0;
+                    let price = prices[c] * libm::exp(s.deviation);
+                    let settlement = if settles {
+                        s.settled = s.accrued.clamp(-0.03, 0.03);
+                        s.accrued = 0.0;
+                        Some(Settlement { rate: s.settled, mark_price: None })
+                    } else {
+                        None
+                    };
+                    hour.quotes.push(VenueQuote {
+                        coin: name(COINS[c]).expect("short"),
+                        venue,
+                        quote: Quote { price, funding_rate: s.settled, interval_hours: f64::from(interval), settlement },
+                    });
+                }
+                for (k, &(i, j)) in pairs.iter().enumerate() {
+                    let qi = hour.quotes[hour.quotes.len() - nv + i].quote;
+                    let qj = hour.quotes[hour.quotes.len() - nv + j].quote;
+                    let h = &mut history[c * pairs.len() + k];
+                    let diff = (qj.funding_rate / qj.interval_hours - qi.funding_rate / qi.interval_hours) * PROFIT_HOURS;
+                    h.diff.push(diff);
+                    h.spread.push(spread_pct(qi.price, qj.price));
+                    // Long the venue with the lower hourly rate, short the higher.
+                    let (long, short, sign) = if diff >= 0.0 { (i, j, 1.0) } else { (j, i, -1.0) };
+                    let leg = |v: usize, q: Quote| Leg {
+                        venue: venues[v].0,
+                        price: q.price,
+                        funding_rate: q.funding_rate,
+                        interval_hours: q.interval_hours,
+                    };
+                    let (ql, qs) = if sign > 0.0 { (qi, qj) } else { (qj, qi) };
+                    let volume = volumes[c] * libm::exp(0.3 * normal(&mut rng));
+                    hour.opportunities.push(Opportunity {
+                        coin: name(COINS[c]).expect("short"),
+                        long: leg(long, ql),
+                        short: leg(short, qs),
+                        profit_8h_24h_avg: sign * mean(tail(&h.diff, 24)),
+                        profit_8h_3d_avg: sign * mean(tail(&h.diff, 72)),
+                        spread_30_avg_pct: mean(tail(&h.spread, 30)),
+                        spread_24h_avg_pct: mean(tail(&h.spread, 24)),
+                        spread_3d_avg_pct: mean(tail(&h.spread, 72)),
+                        spread_std_pct: std_dev(tail(&h.spread, 72)),
+                        volume_24h_usd: volume,
+                        bid_ask_spread_pct: bid_ask[c],
+                        orderbook_depth_usd: volume / 100.0,
+                    });
+                }
+            }
+            hours.push(hour);
+        }
+        MemoryMarket { hours }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Market;
+
+    #[test]
+    fn same_seed_same_market_and_every_opportunity_valid() {
+        let params = SyntheticParams { hours: 200, coins: 3, ..Default::default() };
+        let a = SyntheticMarket::generate(5, &params);
+        assert_eq!(a, SyntheticMarket::generate(5, &params));
+        assert_ne!(a, SyntheticMarket::generate(6, &params));
+        assert_eq!(a.hours(), 200);
+        for t in 0..a.hours() {
+            assert_eq!(a.timestamp(t), params.start_timestamp + t as i64);
+            assert_eq!(a.opportunities(t).len(), 3 * 3);
+            for o in a.opportunities(t) {
+                assert_eq!(o.validate(), Ok(()));
+                assert!(o.profit_8h() >= 0.0, "long the lower rate");
+            }
+        }
+    }
+
+    #[test]
+    fn venues_settle_on_their_own_intervals() {
+        let params = SyntheticParams { hours: 48, coins: 1, ..Default::default() };
+        let m = SyntheticMarket::generate(1, &params);
+        let btc = name("BTC").unwrap();
+        for (venue, interval) in VENUES {
+            let v = name(venue).unwrap();
+            let settled: Vec<i64> = (0..m.hours())
+                .filter(|&t| m.quote(t, &btc, &v).unwrap().settlement.is_some())
+                .map(|t| m.timestamp(t))
+                .collect();
+            assert_eq!(settled.len(), 47 / interval as usize);
+            assert!(settled.iter().all(|ts| ts % i64::from(interval) == 0));
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! Which actions the risk limits allow: the entry rule and the 36-action mask.
+//!
+//! An ENTER of slot `i` at size `s` is allowed only when all of these hold:
+//! 1. the slot holds an opportunity whose inputs pass [`Opportunity::validate`];
+//! 2. fewer than `max_positions` positions are open;
+//! 3. no position on the same coin, long venue and short venue is open;
+//! 4. entries are not halted by the daily-loss rule ([`risk::entries_halted`]);
+//! 5. the size ([`sizing::position_size`] of the available capital) is at least `min_position_usd`;
+//! 6. the margin of both legs at [`margin::entry_leverage`] is at most the available capital;
+//! 7. margin used after the entry is at most `max_margin_usage x capital`;
+//! 8. the new position, opened at the opportunity's prices and charged its entry fees, would not be
+//!    forced out at once by [`risk::forced_exit`]: its liquidation distance is at least
+//!    `liquidation_buffer` and its net P&L (the entry fees) is above `stop_loss_threshold`.
+//!
+//! EXIT `j` is allowed exactly when slot `j` holds a position. HOLD is always allowed. With an invalid
+//! configuration or portfolio no ENTER is allowed.
+
+use crate::action::{Action, ActionMask, SizeTier};
+use crate::config::TradingConfig;
+use crate::error::Error;
+use crate::opportunity::Opportunity;
+use crate::portfolio::Portfolio;
+use crate::position::Position;
+use crate::risk::{self, ExitReason};
+use crate::{margin, sizing, OPPORTUNITY_SLOTS};
+use core::fmt;
+
+/// The ten opportunity slots the policy sees (`None` = empty slot).
+pub type Slots<'a> = [Option<&'a Opportunity>; OPPORTUNITY_SLOTS];
+
+/// An entry the rules allow: its size, leverage and margin.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EntryPlan {
+    /// Notional of each leg, USD.
+    pub size_usd: f64,
+    /// Leverage of both legs.
+    pub leverage: f64,
+    /// Margin of both legs, USD.
+    pub margin: f64,
+}
+
+/// Why an entry is not allowed.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EntryBlock {
+    /// The opportunity's inputs are invalid.
+    InvalidOpportunity(Error),
+    /// The configuration or the portfolio is invalid.
+    InvalidState(Error),
+    /// `max_positions` positions are open.
+    MaxPositions,
+    /// The same coin, long venue and short venue is already held.
+    AlreadyHeld,
+    /// The daily-loss halt is in force.
+    Halted,
+    /// The size is below the minimum (or not a positive number).
+    BelowMinimumSize,
+    /// The margin exceeds the available capital.
+    InsufficientCapital,
+    /// Margin used would exceed `max_margin_usage` of capital.
+    MarginCap,
+    /// The position would be forced out at once.
+    WouldBreach(ExitReason),
+    /// A venue had no price for the coin when the order was to fill.
+    NoQuote,
+}
+
+impl fmt::Display for EntryBlock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EntryBlock::InvalidOpportunity(e) => write!(f, "invalid opportunity: {e}"),
+            EntryBlock::InvalidState(e) => write!(f, "invalid state: {e}"),
+            EntryBlock::MaxPositions => f.write_str("the maximum number of positions is open"),
+            EntryBlock::AlreadyHeld => f.write_str("this coin and venue pair is already held"),
+            EntryBlock::Halted => f.write_str("entries are halted after the daily loss limit"),
+            EntryBlock::BelowMinimumSize => f.write_str("the position would be below the minimum size"),
+            EntryBlock::InsufficientCapital => f.write_str("the margin would exceed the available capital"),
+            EntryBlock::MarginCap => f.write_str("margin used would exceed the maximum margin usage"),
+            EntryBlock::WouldBreach(r) => write!(f, "the position would be closed at once ({r})"),
+            EntryBlock::NoQuote => f.write_str("a venue had no price for the coin at the fill"),
+        }
+    }
+}
+
+/// Check an entry of `size_usd` per leg on `opportunity` against every rule (the configuration and
+/// portfolio are assumed valid; [`action_mask`] checks them).
+pub fn check_entry(
+    config: &TradingConfig,
+    portfolio: &Portfolio,
+    opportunity: &Opportunity,
+    size_usd: f64,
+) -> Result<EntryPlan, EntryBlock> {
+    opportunity.validate().map_err(EntryBlock::InvalidOpportunity)?;
+    if portfolio.active_count() >= usize::from(config.max_positions) || portfolio.free_slot().is_none() {
+        return Err(EntryBlock::MaxPositions);
+    }
+    if portfolio.holds(opportunity) {
+        return Err(EntryBlock::AlreadyHeld);
+    }
+    if risk::entries_halted(config, portfolio) {
+        return Err(EntryBlock::Halted);
+    }
+    if !(size_usd >= config.min_position_usd && size_usd > 0.0 && size_usd.is_finite()) {
+        return Err(EntryBlock::BelowMinimumSize);
+    }
+    let leverage = margin::entry_leverage(config);
+    let margin = margin::position_margin(size_usd, leverage);
+    if !(margin <= portfolio.available_capital()) {
+        return Err(EntryBlock::InsufficientCapital);
+    }
+    if !(portfolio.margin_used() + margin <= config.max_margin_usage * portfolio.capital) {
+        return Err(EntryBlock::MarginCap);
+    }
+    let opened = Position::open(opportunity, size_usd, leverage, config.fee_rate, 0);
+    if let Some(reason) = risk::forced_exit(config, &opened) {
+        return Err(EntryBlock::WouldBreach(reason));
+    }
+    Ok(EntryPlan { size_usd, leverage, margin })
+}
+
+/// Size an entry of `tier` from the available capital and check it ([`check_entry`]).
+pub fn plan_entry(
+    config: &TradingConfig,
+    portfolio: &Portfolio,
+    opportunity: &Opportunity,
+    tier: SizeTier,
+) -> Result<EntryPlan, EntryBlock> {
+    let size = sizing::position_size(portfolio.available_capital(), config, tier);
+    check_entry(config, portfolio, opportunity, size)
+}
+
+/// The 36-action mask for this state.
+pub fn action_mask(config: &TradingConfig, portfolio: &Portfolio, slots: &Slots<'_>) -> ActionMask {
+    let mut mask = ActionMask::hold_only();
+    for (j, p) in portfolio.positions.iter().enumerate() {
+        if p.is_some() {
+            mask.set(usize::from(Action::Exit { slot: j as u8 }.index().expect("slot < 5")), true);
+        }
+    }
+    if config.validate().is_err() || portfolio.validate().is_err() {
+        return mask;
+    }
+    for (i, opportunity) in slots.iter().enumerate() {
+        let Some(opportunity) = opportunity else { continue };
+        for size in SizeTier::ALL {
+            if plan_entry(config, portfolio, opportunity, size).is_ok() {
+                let action = Action::Enter { slot: i as u8, size };
+                mask.set(usize::from(action.index().expect("slot < 10")), true);
+            }
+        }
+    }
+    mask
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::opportunity::tests::btc;
+    use crate::position::tests::btc_position;
+
+    fn slots(o: &Opportunity) -> Slots<'_> {
+        let mut s: Slots<'_> = [None; OPPORTUNITY_SLOTS];
+        s[3] = Some(o);
+        s
+    }
+
+    fn enter(slot: u8, size: SizeTier) -> usize {
+        usize::from(Action::Enter { slot, size }.index().unwrap())
+    }
+
+    #[test]
+    fn empty_book_allows_all_sizes_of_a_filled_slot() {
+        let config = TradingConfig::default();
+        let o = btc();
+        let m = action_mask(&config, &Portfolio::new(10_000.0), &slots(&o));
+        assert_eq!(m.iter().collect::<std::vec::Vec<_>>(), [0, enter(3, SizeTier::Small), enter(3, SizeTier::Medium), enter(3, SizeTier::Large)]);
+    }
+
+    #[test]
+    fn plan_by_hand() {
+        // 10,000 available, 50 %, 3 positions: 1,666.67 max; LARGE = 500; 1x: 1,000 margin.
+        let config = TradingConfig::default();
+        let plan = plan_entry(&config, &Portfolio::new(10_000.0), &btc(), SizeTier::Large).unwrap();
+        assert!((plan.size_usd - 500.0).abs() < 1e-9);
+        assert_eq!(plan.leverage, 1.0);
+        assert!((plan.margin - 1000.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn each_rule_blocks() {
+        let config = TradingConfig::default();
+        let o = btc();
+        let book = Portfolio::new(10_000.0);
+
+        let mut bad = o;
+        bad.long.price = f64::NAN;
+        assert!(matches!(check_entry(&config, &book, &bad, 100.0), Err(EntryBlock::InvalidOpportunity(_))));
+
+        let mut full = book;
+        let mut other = btc_position();
+        for slot in 0..3 {
+            other.coin = crate::name(["ETH", "SOL", "XRP"][slot]).unwrap();
+            full.positions[slot] = Some(other);
+        }
+        assert_eq!(check_entry(&config, &full, &o, 100.0), Err(EntryBlock::MaxPositions));
+
+        let mut held = book;
+        held.positions[0] = Some(btc_position());
+        assert_eq!(check_entry(&config, &held, &o, 100.0), Err(EntryBlock::AlreadyHeld));
+
+        let mut halted = book;
+        halted.capital = 9_400.0;
+        assert_eq!(check_entry(&config, &halted, &o, 100.0), Err(EntryBlock::Halted));
+
+        assert_eq!(check_entry(&config, &book, &o, 9.99), Err(EntryBlock::BelowMinimumSize));
+        assert_eq!(check_entry(&config, &book, &o, f64::NAN), Err(EntryBlock::BelowMinimumSize));
+        // 1x: 5,001 a leg needs 10,002 margin.
+        assert_eq!(check_entry(&config, &book, &o, 5_001.0), Err(EntryBlock::InsufficientCapital));
+        // 4,800 a leg needs 9,600 margin > 95 % of 10,000.
+        assert_eq!(check_entry(&config, &book, &o, 4_800.0), Err(EntryBlock::MarginCap));
+        assert!(check_entry(&config, &book, &o, 4_700.0).is_ok());
+
+        // A fee so high that entry fees alone breach a -1 % stop.
+        let pricey = TradingConfig { fee_rate: 0.006, stop_loss_threshold: -0.01, ..config };
+        assert_eq!(check_entry(&pricey, &book, &o, 100.0), Err(EntryBlock::WouldBreach(ExitReason::StopLoss)));
+    }
+
+    #[test]
+    fn exits_follow_active_slots_and_bad_state_blocks_entries() {
+        let config = TradingConfig::default();
+        let o = btc();
+        let mut book = Portfolio::new(10_000.0);
+        book.positions[4] = Some(btc_position());
+        let m = action_mask(&config, &book, &slots(&o));
+        assert!(m.allows(35) && !m.allows(31));
+        assert!(!m.allows(enter(3, SizeTier::Small))); // already held
+        book.capital = f64::NAN;
+        let m = action_mask(&config, &book, &slots(&o));
+        assert_eq!(m.iter().collect::<std::vec::Vec<_>>(), [0, 35]);
+        let bad = TradingConfig { max_leverage: 0.0, ..config };
+        let m = action_mask(&bad, &Portfolio::new(1000.0), &slots(&o));
+        assert_eq!(m, ActionMask::hold_only());
+    }
+}

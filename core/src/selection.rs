@@ -1,0 +1,99 @@
+//! Top-10 selection: which of the caller's opportunities fill the ten slots the policy sees.
+//!
+//! Opportunities whose inputs fail [`Opportunity::validate`] are skipped. The rest are ranked by
+//! [`Opportunity::score`], highest first; equal scores keep the caller's order (lower index first).
+
+use crate::mask::Slots;
+use crate::opportunity::Opportunity;
+use crate::OPPORTUNITY_SLOTS;
+
+/// The chosen opportunities, as indices into the caller's list, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Selection {
+    indices: [usize; OPPORTUNITY_SLOTS],
+    len: usize,
+}
+
+impl Selection {
+    /// Pick the (up to) ten best valid opportunities.
+    pub fn top(opportunities: &[Opportunity]) -> Self {
+        let mut scores = [0.0f64; OPPORTUNITY_SLOTS];
+        let mut sel = Selection::default();
+        for (i, o) in opportunities.iter().enumerate() {
+            if o.validate().is_err() {
+                continue;
+            }
+            let score = o.score();
+            // Later inputs lose ties, so a new entry goes after every equal score.
+            let at = scores[..sel.len].iter().position(|&s| score > s).unwrap_or(sel.len);
+            if at >= OPPORTUNITY_SLOTS {
+                continue;
+            }
+            let end = (sel.len + 1).min(OPPORTUNITY_SLOTS);
+            scores.copy_within(at..end - 1, at + 1);
+            sel.indices.copy_within(at..end - 1, at + 1);
+            scores[at] = score;
+            sel.indices[at] = i;
+            sel.len = end;
+        }
+        sel
+    }
+
+    /// The chosen indices into the caller's list, slot 0 first.
+    pub fn indices(&self) -> &[usize] {
+        &self.indices[..self.len]
+    }
+
+    /// The caller's index of the opportunity in `slot`, if the slot is filled.
+    pub fn input_index(&self, slot: usize) -> Option<usize> {
+        self.indices().get(slot).copied()
+    }
+
+    /// The ten slots over `opportunities` (the same list the selection was made from).
+    pub fn slots<'a>(&self, opportunities: &'a [Opportunity]) -> Slots<'a> {
+        core::array::from_fn(|slot| self.input_index(slot).and_then(|i| opportunities.get(i)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::opportunity::tests::btc;
+    use std::vec::Vec;
+
+    fn with_avg(profit: f64) -> Opportunity {
+        Opportunity { profit_8h_24h_avg: profit, ..btc() }
+    }
+
+    #[test]
+    fn ranks_by_score_and_breaks_ties_by_input_order() {
+        let mut opps: Vec<Opportunity> = [0.0001, 0.0005, 0.0003, 0.0005, -0.0002].iter().map(|&p| with_avg(p)).collect();
+        opps[2].long.price = f64::NAN; // invalid: skipped
+        let s = Selection::top(&opps);
+        assert_eq!(s.indices(), &[1, 3, 0, 4]);
+        assert_eq!(s.input_index(1), Some(3));
+        assert_eq!(s.input_index(4), None);
+        let slots = s.slots(&opps);
+        assert!(core::ptr::eq(slots[0].unwrap(), &opps[1]));
+        assert!(slots[4].is_none());
+    }
+
+    #[test]
+    fn keeps_only_the_best_ten_of_many() {
+        let opps: Vec<Opportunity> = (0..100).map(|i| with_avg(f64::from((i * 37) % 100) * 1e-5)).collect();
+        let s = Selection::top(&opps);
+        assert_eq!(s.indices().len(), 10);
+        let mut expected: Vec<usize> = (0..100).collect();
+        expected.sort_by(|&a, &b| opps[b].score().total_cmp(&opps[a].score()).then(a.cmp(&b)));
+        assert_eq!(s.indices(), &expected[..10]);
+    }
+
+    #[test]
+    fn quality_halves_the_score() {
+        let mut thin = with_avg(0.0005);
+        thin.volume_24h_usd = 10.0;
+        let opps = [thin, with_avg(0.0003)];
+        assert_eq!(Selection::top(&opps).indices(), &[1, 0]); // 0.0005 / 2 < 0.0003
+        assert!(Selection::top(&[]).indices().is_empty());
+    }
+}
