@@ -18,15 +18,42 @@ pub const ACTION_COUNT: usize = 36;
 
 /// The name of every action, by index.
 pub const NAMES: [&str; ACTION_COUNT] = [
-    "HOLD", "ENTER_OPP_0_SMALL", "ENTER_OPP_1_SMALL", "ENTER_OPP_2_SMALL", "ENTER_OPP_3_SMALL",
-    "ENTER_OPP_4_SMALL", "ENTER_OPP_5_SMALL", "ENTER_OPP_6_SMALL", "ENTER_OPP_7_SMALL",
-    "ENTER_OPP_8_SMALL", "ENTER_OPP_9_SMALL", "ENTER_OPP_0_MEDIUM", "ENTER_OPP_1_MEDIUM",
-    "ENTER_OPP_2_MEDIUM", "ENTER_OPP_3_MEDIUM", "ENTER_OPP_4_MEDIUM", "ENTER_OPP_5_MEDIUM",
-    "ENTER_OPP_6_MEDIUM", "ENTER_OPP_7_MEDIUM", "ENTER_OPP_8_MEDIUM", "ENTER_OPP_9_MEDIUM",
-    "ENTER_OPP_0_LARGE", "ENTER_OPP_1_LARGE", "ENTER_OPP_2_LARGE", "ENTER_OPP_3_LARGE",
-    "ENTER_OPP_4_LARGE", "ENTER_OPP_5_LARGE", "ENTER_OPP_6_LARGE", "ENTER_OPP_7_LARGE",
-    "ENTER_OPP_8_LARGE", "ENTER_OPP_9_LARGE", "EXIT_POS_0", "EXIT_POS_1", "EXIT_POS_2",
-    "EXIT_POS_3", "EXIT_POS_4",
+    "HOLD",
+    "ENTER_OPP_0_SMALL",
+    "ENTER_OPP_1_SMALL",
+    "ENTER_OPP_2_SMALL",
+    "ENTER_OPP_3_SMALL",
+    "ENTER_OPP_4_SMALL",
+    "ENTER_OPP_5_SMALL",
+    "ENTER_OPP_6_SMALL",
+    "ENTER_OPP_7_SMALL",
+    "ENTER_OPP_8_SMALL",
+    "ENTER_OPP_9_SMALL",
+    "ENTER_OPP_0_MEDIUM",
+    "ENTER_OPP_1_MEDIUM",
+    "ENTER_OPP_2_MEDIUM",
+    "ENTER_OPP_3_MEDIUM",
+    "ENTER_OPP_4_MEDIUM",
+    "ENTER_OPP_5_MEDIUM",
+    "ENTER_OPP_6_MEDIUM",
+    "ENTER_OPP_7_MEDIUM",
+    "ENTER_OPP_8_MEDIUM",
+    "ENTER_OPP_9_MEDIUM",
+    "ENTER_OPP_0_LARGE",
+    "ENTER_OPP_1_LARGE",
+    "ENTER_OPP_2_LARGE",
+    "ENTER_OPP_3_LARGE",
+    "ENTER_OPP_4_LARGE",
+    "ENTER_OPP_5_LARGE",
+    "ENTER_OPP_6_LARGE",
+    "ENTER_OPP_7_LARGE",
+    "ENTER_OPP_8_LARGE",
+    "ENTER_OPP_9_LARGE",
+    "EXIT_POS_0",
+    "EXIT_POS_1",
+    "EXIT_POS_2",
+    "EXIT_POS_3",
+    "EXIT_POS_4",
 ];
 
 /// The size of an entry, as a fraction of the largest position a slot may take.
@@ -96,9 +123,14 @@ impl Action {
             1..=30 => {
                 let k = i - ENTER_BASE;
                 let size = SizeTier::ALL[usize::from(k) / OPPORTUNITY_SLOTS];
-                Ok(Action::Enter { slot: k % OPPORTUNITY_SLOTS as u8, size })
+                Ok(Action::Enter {
+                    slot: k % OPPORTUNITY_SLOTS as u8,
+                    size,
+                })
             }
-            _ => Ok(Action::Exit { slot: i - EXIT_BASE }),
+            _ => Ok(Action::Exit {
+                slot: i - EXIT_BASE,
+            }),
         }
     }
 
@@ -206,11 +238,11 @@ mod tests {
 
     #[test]
     fn index_action_and_name_round_trip() {
-        for i in 0..ACTION_COUNT {
+        for (i, &name) in NAMES.iter().enumerate() {
             let a = Action::from_index(i).unwrap();
             assert_eq!(a.index(), Some(i as u8));
             let n = a.name().unwrap();
-            assert_eq!(n, NAMES[i]);
+            assert_eq!(n, name);
             assert_eq!(Action::from_name(n).unwrap(), a);
         }
         assert!(Action::from_index(36).is_err());
@@ -228,8 +260,21 @@ mod tests {
         assert_eq!(NAMES[30], "ENTER_OPP_9_LARGE");
         assert_eq!(NAMES[31], "EXIT_POS_0");
         assert_eq!(NAMES[35], "EXIT_POS_4");
-        assert_eq!(Action::from_index(14).unwrap(), Action::Enter { slot: 3, size: SizeTier::Medium });
-        assert_eq!(Action::Enter { slot: 10, size: SizeTier::Small }.index(), None);
+        assert_eq!(
+            Action::from_index(14).unwrap(),
+            Action::Enter {
+                slot: 3,
+                size: SizeTier::Medium
+            }
+        );
+        assert_eq!(
+            Action::Enter {
+                slot: 10,
+                size: SizeTier::Small
+            }
+            .index(),
+            None
+        );
         assert_eq!(Action::Exit { slot: 5 }.index(), None);
     }
 

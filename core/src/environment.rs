@@ -2,7 +2,8 @@
 //!
 //! One step moves from snapshot `t` to `t + 1`. The action was chosen on the observation at `t`;
 //! at `t + 1`, in this order:
-//! 1. every open leg is marked to its venue's price (price P&L);
+//! 1. every open leg is marked to its venue's price (price P&L); a venue without a usable quote
+//!    ([`Quote::is_usable`]) leaves the leg at its last price and pays no funding;
 //! 2. a leg at or beyond its liquidation price is liquidated: its margin (`size / leverage`) is
 //!    lost, the other leg is closed at market with its exit fee;
 //! 3. funding settled at `t + 1` is paid to and by the positions open then, on each leg's notional at
@@ -20,17 +21,17 @@
 
 use crate::action::{Action, ActionMask};
 use crate::config::TradingConfig;
-use crate::error::{check_range, Error};
+use crate::error::{Error, check_range};
 use crate::market::{Market, Quote};
 use crate::mask::{self, EntryBlock};
-use crate::observation::{self, Observation, OBSERVATION_LEN};
+use crate::observation::{self, OBSERVATION_LEN, Observation};
 use crate::opportunity::{Leg, Opportunity};
 use crate::portfolio::Portfolio;
 use crate::position::{Position, PositionLeg};
 use crate::reward::{Reward, RewardParams, StepOutcome};
 use crate::risk::{self, ExitReason};
 use crate::selection::Selection;
-use crate::{margin, MAX_POSITIONS};
+use crate::{MAX_POSITIONS, margin};
 use rand::{Rng, SeedableRng};
 
 /// Episode settings.
@@ -46,7 +47,11 @@ pub struct EnvParams {
 
 impl Default for EnvParams {
     fn default() -> Self {
-        EnvParams { episode_hours: 168, initial_capital: 10_000.0, reward: RewardParams::default() }
+        EnvParams {
+            episode_hours: 168,
+            initial_capital: 10_000.0,
+            reward: RewardParams::default(),
+        }
     }
 }
 
@@ -104,7 +109,11 @@ impl StepInfo {
 
     /// Number of positions closed this step for `reason`.
     pub fn closed_for(&self, reason: ExitReason) -> usize {
-        self.closed.iter().flatten().filter(|c| c.reason == reason).count()
+        self.closed
+            .iter()
+            .flatten()
+            .filter(|c| c.reason == reason)
+            .count()
     }
 }
 
@@ -142,11 +151,26 @@ pub struct Environment<M> {
 impl<M: Market> Environment<M> {
     /// An environment over `market`; call [`Environment::reset`] before stepping.
     pub fn new(market: M, params: EnvParams) -> Result<Self, Error> {
-        check_range("env.initial_capital", params.initial_capital, 0.0, 1e12, true)?;
-        check_range("env.episode_hours", params.episode_hours as f64, 1.0, 1e9, false)?;
+        check_range(
+            "env.initial_capital",
+            params.initial_capital,
+            0.0,
+            1e12,
+            true,
+        )?;
+        check_range(
+            "env.episode_hours",
+            params.episode_hours as f64,
+            1.0,
+            1e9,
+            false,
+        )?;
         let needed = params.episode_hours + 1;
         if market.hours() < needed {
-            return Err(Error::MarketTooShort { hours: market.hours(), needed });
+            return Err(Error::MarketTooShort {
+                hours: market.hours(),
+                needed,
+            });
         }
         Ok(Environment {
             market,
@@ -162,18 +186,29 @@ impl<M: Market> Environment<M> {
     }
 
     /// Start an episode at a start hour drawn from `seed`, with `config`.
-    pub fn reset(&mut self, seed: u64, config: TradingConfig) -> Result<(Observation, ActionMask), Error> {
+    pub fn reset(
+        &mut self,
+        seed: u64,
+        config: TradingConfig,
+    ) -> Result<(Observation, ActionMask), Error> {
         let last_start = self.market.hours() - self.params.episode_hours - 1;
         let start = rand_pcg::Pcg64Mcg::seed_from_u64(seed).random_range(0..=last_start);
         self.reset_at(start, config)
     }
 
     /// Start an episode at snapshot `start` with `config`.
-    pub fn reset_at(&mut self, start: usize, config: TradingConfig) -> Result<(Observation, ActionMask), Error> {
+    pub fn reset_at(
+        &mut self,
+        start: usize,
+        config: TradingConfig,
+    ) -> Result<(Observation, ActionMask), Error> {
         config.validate()?;
         let needed = start + self.params.episode_hours + 1;
         if self.market.hours() < needed {
-            return Err(Error::MarketTooShort { hours: self.market.hours(), needed });
+            return Err(Error::MarketTooShort {
+                hours: self.market.hours(),
+                needed,
+            });
         }
         self.config = config;
         self.portfolio = Portfolio::new(self.params.initial_capital);
@@ -224,14 +259,19 @@ impl<M: Market> Environment<M> {
         if self.done {
             return Err(Error::EpisodeOver);
         }
-        let index = action.index().ok_or(Error::UnknownAction { index: usize::MAX })?;
+        let index = action
+            .index()
+            .ok_or(Error::UnknownAction { index: usize::MAX })?;
         if !self.mask.allows(usize::from(index)) {
             return Err(Error::ActionNotAllowed { index });
         }
         // The order, decided at t.
         let entry = match action {
             Action::Enter { slot, size } => {
-                let i = self.selection.input_index(usize::from(slot)).ok_or(Error::ActionNotAllowed { index })?;
+                let i = self
+                    .selection
+                    .input_index(usize::from(slot))
+                    .ok_or(Error::ActionNotAllowed { index })?;
                 let opportunity = self.market.opportunities(self.t)[i];
                 let plan = mask::plan_entry(&self.config, &self.portfolio, &opportunity, size)
                     .map_err(|_| Error::ActionNotAllowed { index })?;
@@ -253,7 +293,9 @@ impl<M: Market> Environment<M> {
             self.portfolio.entries_halted = false;
         }
         match (action, entry) {
-            (Action::Exit { slot }, _) => self.close(usize::from(slot), ExitReason::Policy, &mut info),
+            (Action::Exit { slot }, _) => {
+                self.close(usize::from(slot), ExitReason::Policy, &mut info)
+            }
             (_, Some((opportunity, size))) => self.enter(&opportunity, size, &mut info),
             _ => {}
         }
@@ -289,7 +331,14 @@ impl<M: Market> Environment<M> {
                 return Err(e);
             }
         };
-        Ok(Step { observation, mask: self.mask, reward: info.reward.total(), terminated, truncated, info })
+        Ok(Step {
+            observation,
+            mask: self.mask,
+            reward: info.reward.total(),
+            terminated,
+            truncated,
+            info,
+        })
     }
 
     /// Select, observe and mask the current snapshot.
@@ -297,11 +346,16 @@ impl<M: Market> Environment<M> {
         let opportunities = self.market.opportunities(self.t);
         self.selection = Selection::top(opportunities);
         let slots = self.selection.slots(opportunities);
-        self.portfolio.episode_progress = (self.t - self.start) as f64 / self.params.episode_hours as f64;
+        self.portfolio.episode_progress =
+            (self.t - self.start) as f64 / self.params.episode_hours as f64;
         let mut observation = [0.0; OBSERVATION_LEN];
-        if let Err(e) =
-            observation::encode(&self.config, &self.portfolio, &slots, self.market.timestamp(self.t), &mut observation)
-        {
+        if let Err(e) = observation::encode(
+            &self.config,
+            &self.portfolio,
+            &slots,
+            self.market.timestamp(self.t),
+            &mut observation,
+        ) {
             self.mask = ActionMask::hold_only();
             return Err(e);
         }
@@ -316,8 +370,8 @@ impl<M: Market> Environment<M> {
         for (slot, position) in self.portfolio.positions.iter_mut().enumerate() {
             let Some(p) = position else { continue };
             let before = p.price_pnl();
-            let long = market.quote(t, &p.coin, &p.long.venue);
-            let short = market.quote(t, &p.coin, &p.short.venue);
+            let long = usable_quote(market, t, &p.coin, &p.long.venue);
+            let short = usable_quote(market, t, &p.coin, &p.short.venue);
             if let Some(q) = long {
                 update_leg(&mut p.long, &q);
             }
@@ -334,7 +388,9 @@ impl<M: Market> Environment<M> {
     /// Liquidate every position with a leg at or beyond its liquidation price.
     fn liquidate(&mut self, info: &mut StepInfo) {
         for slot in 0..MAX_POSITIONS {
-            let Some(p) = self.portfolio.positions[slot] else { continue };
+            let Some(p) = self.portfolio.positions[slot] else {
+                continue;
+            };
             let (long_liq, short_liq) = p.liquidation_prices();
             let long_gone = p.long.price <= long_liq;
             let short_gone = p.short.price >= short_liq;
@@ -346,13 +402,25 @@ impl<M: Market> Environment<M> {
             let short_pnl = if short_gone { lost } else { p.short_pnl() };
             let price_adjustment = long_pnl + short_pnl - p.price_pnl();
             let exit_fees = self.config.fee_rate
-                * (if long_gone { 0.0 } else { p.long.notional(p.size_usd) }
-                    + if short_gone { 0.0 } else { p.short.notional(p.size_usd) });
+                * (if long_gone {
+                    0.0
+                } else {
+                    p.long.notional(p.size_usd)
+                } + if short_gone {
+                    0.0
+                } else {
+                    p.short.notional(p.size_usd)
+                });
             info.price_pnl += price_adjustment;
             self.portfolio.capital += price_adjustment;
             self.pay_fees(exit_fees, info);
             let net_pnl = long_pnl + short_pnl + p.net_funding() - p.fees_paid - exit_fees;
-            info.closed[slot] = Some(ClosedTrade { reason: ExitReason::Liquidated, position: p, exit_fees, net_pnl });
+            info.closed[slot] = Some(ClosedTrade {
+                reason: ExitReason::Liquidated,
+                position: p,
+                exit_fees,
+                net_pnl,
+            });
             self.portfolio.positions[slot] = None;
         }
     }
@@ -365,10 +433,8 @@ impl<M: Market> Environment<M> {
             let size = p.size_usd;
             // A long pays the rate on its notional, a short receives it.
             let flows = [(long, &p.long, -1.0), (short, &p.short, 1.0)].map(|(q, leg, sign)| {
-                q.and_then(|q| q.settlement.map(|s| (q, s))).map_or(0.0, |(q, s)| {
-                    let mark = s.mark_price.filter(|m| m.is_finite() && *m > 0.0).unwrap_or(q.price);
-                    sign * s.rate * leg.quantity(size) * mark
-                })
+                q.and_then(|q| q.settlement_terms())
+                    .map_or(0.0, |(rate, mark)| sign * rate * leg.quantity(size) * mark)
             });
             for flow in flows {
                 if flow >= 0.0 {
@@ -386,7 +452,7 @@ impl<M: Market> Environment<M> {
     fn enter(&mut self, decided: &Opportunity, size: f64, info: &mut StepInfo) {
         let (market, t) = (&self.market, self.t);
         let fill_leg = |leg: &Leg| {
-            market.quote(t, &decided.coin, &leg.venue).map(|q| Leg {
+            usable_quote(market, t, &decided.coin, &leg.venue).map(|q| Leg {
                 venue: leg.venue,
                 price: q.price,
                 funding_rate: q.funding_rate,
@@ -397,11 +463,24 @@ impl<M: Market> Environment<M> {
             info.entry_rejected = Some(EntryBlock::NoQuote);
             return;
         };
-        let fill = Opportunity { long, short, ..*decided };
+        let fill = Opportunity {
+            long,
+            short,
+            ..*decided
+        };
         match mask::check_entry(&self.config, &self.portfolio, &fill, size) {
             Ok(plan) => {
-                let position = Position::open(&fill, plan.size_usd, plan.leverage, self.config.fee_rate, info.hour);
-                let slot = self.portfolio.free_slot().expect("check_entry found a free slot");
+                let position = Position::open(
+                    &fill,
+                    plan.size_usd,
+                    plan.leverage,
+                    self.config.fee_rate,
+                    info.hour,
+                );
+                let slot = self
+                    .portfolio
+                    .free_slot()
+                    .expect("check_entry found a free slot");
                 self.pay_fees(position.fees_paid, info);
                 self.portfolio.positions[slot] = Some(position);
                 info.entered = Some(slot);
@@ -412,16 +491,32 @@ impl<M: Market> Environment<M> {
 
     /// Close the position in `slot` at its current marks.
     fn close(&mut self, slot: usize, reason: ExitReason, info: &mut StepInfo) {
-        let Some(p) = self.portfolio.positions[slot].take() else { return };
+        let Some(p) = self.portfolio.positions[slot].take() else {
+            return;
+        };
         let exit_fees = p.exit_fees(self.config.fee_rate);
         self.pay_fees(exit_fees, info);
-        info.closed[slot] = Some(ClosedTrade { reason, position: p, exit_fees, net_pnl: p.net_pnl() - exit_fees });
+        info.closed[slot] = Some(ClosedTrade {
+            reason,
+            position: p,
+            exit_fees,
+            net_pnl: p.net_pnl() - exit_fees,
+        });
     }
 
     fn pay_fees(&mut self, fees: f64, info: &mut StepInfo) {
         info.fees += fees;
         self.portfolio.capital -= fees;
     }
+}
+
+fn usable_quote<M: Market>(
+    market: &M,
+    t: usize,
+    coin: &crate::Name,
+    venue: &crate::Name,
+) -> Option<Quote> {
+    market.quote(t, coin, venue).filter(Quote::is_usable)
 }
 
 fn update_leg(leg: &mut PositionLeg, q: &Quote) {

@@ -66,14 +66,22 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Error::OutOfRange { field, value, min, max, min_exclusive } => {
+            Error::OutOfRange {
+                field,
+                value,
+                min,
+                max,
+                min_exclusive,
+            } => {
                 let open = if min_exclusive { '(' } else { '[' };
                 write!(f, "{field} = {value} is outside {open}{min}, {max}]")
             }
             Error::BadName { len } => {
                 write!(f, "a name must be 1 to 16 bytes long, this one has {len}")
             }
-            Error::SameVenue => f.write_str("an opportunity's long and short legs are on the same exchange"),
+            Error::SameVenue => {
+                f.write_str("an opportunity's long and short legs are on the same exchange")
+            }
             Error::TooMany { what, given, max } => {
                 write!(f, "{given} {what} given, at most {max} are accepted")
             }
@@ -82,10 +90,17 @@ impl fmt::Display for Error {
                 write!(f, "action index {index} does not exist (0 to 35)")
             }
             Error::ActionNotAllowed { index } => {
-                write!(f, "action {} is not allowed by the action mask", crate::action::NAMES[index as usize])
+                write!(
+                    f,
+                    "action {} is not allowed by the action mask",
+                    crate::action::NAMES[index as usize]
+                )
             }
             Error::NonFiniteFeature { index } => {
-                write!(f, "observation feature {index} is not finite: an input is too large for f32")
+                write!(
+                    f,
+                    "observation feature {index} is not finite: an input is too large for f32"
+                )
             }
             Error::MarketTooShort { hours, needed } => {
                 write!(f, "the market has {hours} hours, an episode needs {needed}")
@@ -107,11 +122,21 @@ pub(crate) fn check_range(
     max: f64,
     min_exclusive: bool,
 ) -> Result<(), Error> {
-    let above_min = if min_exclusive { value > min } else { value >= min };
+    let above_min = if min_exclusive {
+        value > min
+    } else {
+        value >= min
+    };
     if above_min && value <= max {
         Ok(())
     } else {
-        Err(Error::OutOfRange { field, value, min, max, min_exclusive })
+        Err(Error::OutOfRange {
+            field,
+            value,
+            min,
+            max,
+            min_exclusive,
+        })
     }
 }
 

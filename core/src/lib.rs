@@ -46,12 +46,12 @@ pub mod risk;
 pub mod selection;
 pub mod sizing;
 
-pub use action::{Action, ActionMask, SizeTier, ACTION_COUNT};
+pub use action::{ACTION_COUNT, Action, ActionMask, SizeTier};
 pub use config::TradingConfig;
 pub use environment::{EnvParams, Environment, Step, StepInfo};
 pub use error::Error;
 pub use market::{Market, Quote};
-pub use observation::{Observation, OBSERVATION_LEN};
+pub use observation::{OBSERVATION_LEN, Observation};
 pub use opportunity::{Leg, Opportunity};
 pub use portfolio::Portfolio;
 pub use position::Position;

@@ -22,7 +22,7 @@ use crate::opportunity::Opportunity;
 use crate::portfolio::Portfolio;
 use crate::position::Position;
 use crate::risk::{self, ExitReason};
-use crate::{margin, sizing, OPPORTUNITY_SLOTS};
+use crate::{OPPORTUNITY_SLOTS, margin, sizing};
 use core::fmt;
 
 /// The ten opportunity slots the policy sees (`None` = empty slot).
@@ -73,9 +73,15 @@ impl fmt::Display for EntryBlock {
             EntryBlock::MaxPositions => f.write_str("the maximum number of positions is open"),
             EntryBlock::AlreadyHeld => f.write_str("this coin and venue pair is already held"),
             EntryBlock::Halted => f.write_str("entries are halted after the daily loss limit"),
-            EntryBlock::BelowMinimumSize => f.write_str("the position would be below the minimum size"),
-            EntryBlock::InsufficientCapital => f.write_str("the margin would exceed the available capital"),
-            EntryBlock::MarginCap => f.write_str("margin used would exceed the maximum margin usage"),
+            EntryBlock::BelowMinimumSize => {
+                f.write_str("the position would be below the minimum size")
+            }
+            EntryBlock::InsufficientCapital => {
+                f.write_str("the margin would exceed the available capital")
+            }
+            EntryBlock::MarginCap => {
+                f.write_str("margin used would exceed the maximum margin usage")
+            }
             EntryBlock::WouldBreach(r) => write!(f, "the position would be closed at once ({r})"),
             EntryBlock::NoQuote => f.write_str("a venue had no price for the coin at the fill"),
         }
@@ -90,8 +96,12 @@ pub fn check_entry(
     opportunity: &Opportunity,
     size_usd: f64,
 ) -> Result<EntryPlan, EntryBlock> {
-    opportunity.validate().map_err(EntryBlock::InvalidOpportunity)?;
-    if portfolio.active_count() >= usize::from(config.max_positions) || portfolio.free_slot().is_none() {
+    opportunity
+        .validate()
+        .map_err(EntryBlock::InvalidOpportunity)?;
+    if portfolio.active_count() >= usize::from(config.max_positions)
+        || portfolio.free_slot().is_none()
+    {
         return Err(EntryBlock::MaxPositions);
     }
     if portfolio.holds(opportunity) {
@@ -115,7 +125,11 @@ pub fn check_entry(
     if let Some(reason) = risk::forced_exit(config, &opened) {
         return Err(EntryBlock::WouldBreach(reason));
     }
-    Ok(EntryPlan { size_usd, leverage, margin })
+    Ok(EntryPlan {
+        size_usd,
+        leverage,
+        margin,
+    })
 }
 
 /// Size an entry of `tier` from the available capital and check it ([`check_entry`]).
@@ -134,17 +148,25 @@ pub fn action_mask(config: &TradingConfig, portfolio: &Portfolio, slots: &Slots<
     let mut mask = ActionMask::hold_only();
     for (j, p) in portfolio.positions.iter().enumerate() {
         if p.is_some() {
-            mask.set(usize::from(Action::Exit { slot: j as u8 }.index().expect("slot < 5")), true);
+            mask.set(
+                usize::from(Action::Exit { slot: j as u8 }.index().expect("slot < 5")),
+                true,
+            );
         }
     }
     if config.validate().is_err() || portfolio.validate().is_err() {
         return mask;
     }
     for (i, opportunity) in slots.iter().enumerate() {
-        let Some(opportunity) = opportunity else { continue };
+        let Some(opportunity) = opportunity else {
+            continue;
+        };
         for size in SizeTier::ALL {
             if plan_entry(config, portfolio, opportunity, size).is_ok() {
-                let action = Action::Enter { slot: i as u8, size };
+                let action = Action::Enter {
+                    slot: i as u8,
+                    size,
+                };
                 mask.set(usize::from(action.index().expect("slot < 10")), true);
             }
         }
@@ -173,7 +195,15 @@ mod tests {
         let config = TradingConfig::default();
         let o = btc();
         let m = action_mask(&config, &Portfolio::new(10_000.0), &slots(&o));
-        assert_eq!(m.iter().collect::<std::vec::Vec<_>>(), [0, enter(3, SizeTier::Small), enter(3, SizeTier::Medium), enter(3, SizeTier::Large)]);
+        assert_eq!(
+            m.iter().collect::<std::vec::Vec<_>>(),
+            [
+                0,
+                enter(3, SizeTier::Small),
+                enter(3, SizeTier::Medium),
+                enter(3, SizeTier::Large)
+            ]
+        );
     }
 
     #[test]
@@ -194,7 +224,10 @@ mod tests {
 
         let mut bad = o;
         bad.long.price = f64::NAN;
-        assert!(matches!(check_entry(&config, &book, &bad, 100.0), Err(EntryBlock::InvalidOpportunity(_))));
+        assert!(matches!(
+            check_entry(&config, &book, &bad, 100.0),
+            Err(EntryBlock::InvalidOpportunity(_))
+        ));
 
         let mut full = book;
         let mut other = btc_position();
@@ -202,27 +235,55 @@ mod tests {
             other.coin = crate::name(["ETH", "SOL", "XRP"][slot]).unwrap();
             full.positions[slot] = Some(other);
         }
-        assert_eq!(check_entry(&config, &full, &o, 100.0), Err(EntryBlock::MaxPositions));
+        assert_eq!(
+            check_entry(&config, &full, &o, 100.0),
+            Err(EntryBlock::MaxPositions)
+        );
 
         let mut held = book;
         held.positions[0] = Some(btc_position());
-        assert_eq!(check_entry(&config, &held, &o, 100.0), Err(EntryBlock::AlreadyHeld));
+        assert_eq!(
+            check_entry(&config, &held, &o, 100.0),
+            Err(EntryBlock::AlreadyHeld)
+        );
 
         let mut halted = book;
         halted.capital = 9_400.0;
-        assert_eq!(check_entry(&config, &halted, &o, 100.0), Err(EntryBlock::Halted));
+        assert_eq!(
+            check_entry(&config, &halted, &o, 100.0),
+            Err(EntryBlock::Halted)
+        );
 
-        assert_eq!(check_entry(&config, &book, &o, 9.99), Err(EntryBlock::BelowMinimumSize));
-        assert_eq!(check_entry(&config, &book, &o, f64::NAN), Err(EntryBlock::BelowMinimumSize));
+        assert_eq!(
+            check_entry(&config, &book, &o, 9.99),
+            Err(EntryBlock::BelowMinimumSize)
+        );
+        assert_eq!(
+            check_entry(&config, &book, &o, f64::NAN),
+            Err(EntryBlock::BelowMinimumSize)
+        );
         // 1x: 5,001 a leg needs 10,002 margin.
-        assert_eq!(check_entry(&config, &book, &o, 5_001.0), Err(EntryBlock::InsufficientCapital));
+        assert_eq!(
+            check_entry(&config, &book, &o, 5_001.0),
+            Err(EntryBlock::InsufficientCapital)
+        );
         // 4,800 a leg needs 9,600 margin > 95 % of 10,000.
-        assert_eq!(check_entry(&config, &book, &o, 4_800.0), Err(EntryBlock::MarginCap));
+        assert_eq!(
+            check_entry(&config, &book, &o, 4_800.0),
+            Err(EntryBlock::MarginCap)
+        );
         assert!(check_entry(&config, &book, &o, 4_700.0).is_ok());
 
         // A fee so high that entry fees alone breach a -1 % stop.
-        let pricey = TradingConfig { fee_rate: 0.006, stop_loss_threshold: -0.01, ..config };
-        assert_eq!(check_entry(&pricey, &book, &o, 100.0), Err(EntryBlock::WouldBreach(ExitReason::StopLoss)));
+        let pricey = TradingConfig {
+            fee_rate: 0.006,
+            stop_loss_threshold: -0.01,
+            ..config
+        };
+        assert_eq!(
+            check_entry(&pricey, &book, &o, 100.0),
+            Err(EntryBlock::WouldBreach(ExitReason::StopLoss))
+        );
     }
 
     #[test]
@@ -237,7 +298,10 @@ mod tests {
         book.capital = f64::NAN;
         let m = action_mask(&config, &book, &slots(&o));
         assert_eq!(m.iter().collect::<std::vec::Vec<_>>(), [0, 35]);
-        let bad = TradingConfig { max_leverage: 0.0, ..config };
+        let bad = TradingConfig {
+            max_leverage: 0.0,
+            ..config
+        };
         let m = action_mask(&bad, &Portfolio::new(1000.0), &slots(&o));
         assert_eq!(m, ActionMask::hold_only());
     }

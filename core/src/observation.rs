@@ -28,8 +28,13 @@ pub const OPPORTUNITIES_OFFSET: usize = POSITIONS_OFFSET + MAX_POSITIONS * POSIT
 pub type Observation = [f32; OBSERVATION_LEN];
 
 /// Names of the configuration features.
-pub const CONFIG_NAMES: [&str; 5] =
-    ["max_leverage", "target_utilization", "max_positions", "stop_loss_threshold", "liquidation_buffer"];
+pub const CONFIG_NAMES: [&str; 5] = [
+    "max_leverage",
+    "target_utilization",
+    "max_positions",
+    "stop_loss_threshold",
+    "liquidation_buffer",
+];
 
 /// Names of the portfolio features.
 pub const PORTFOLIO_NAMES: [&str; 10] = [
@@ -85,7 +90,8 @@ pub const OPPORTUNITY_NAMES: [&str; 20] = [
     "position_cost_pct",
 ];
 
-const _: () = assert!(OPPORTUNITIES_OFFSET + OPPORTUNITY_SLOTS * OPPORTUNITY_NAMES.len() == OBSERVATION_LEN);
+const _: () =
+    assert!(OPPORTUNITIES_OFFSET + OPPORTUNITY_SLOTS * OPPORTUNITY_NAMES.len() == OBSERVATION_LEN);
 
 /// Write the observation of this state into `out`. `now` is the current time in hours since the
 /// epoch. Validates the configuration, the portfolio and every filled slot first; on error `out` is
@@ -105,12 +111,18 @@ pub fn encode(
     }
     out[CONFIG_OFFSET..PORTFOLIO_OFFSET].copy_from_slice(&config.features());
     out[PORTFOLIO_OFFSET..POSITIONS_OFFSET].copy_from_slice(&portfolio.features(config));
-    for (slot, chunk) in out[POSITIONS_OFFSET..OPPORTUNITIES_OFFSET].chunks_exact_mut(POSITION_NAMES.len()).enumerate() {
+    for (slot, chunk) in out[POSITIONS_OFFSET..OPPORTUNITIES_OFFSET]
+        .chunks_exact_mut(POSITION_NAMES.len())
+        .enumerate()
+    {
         if let Some(p) = &portfolio.positions[slot] {
             chunk.copy_from_slice(&p.features(now, portfolio.capital));
         }
     }
-    for (slot, chunk) in out[OPPORTUNITIES_OFFSET..].chunks_exact_mut(OPPORTUNITY_NAMES.len()).enumerate() {
+    for (slot, chunk) in out[OPPORTUNITIES_OFFSET..]
+        .chunks_exact_mut(OPPORTUNITY_NAMES.len())
+        .enumerate()
+    {
         if let Some(o) = slots[slot] {
             chunk.copy_from_slice(&o.features(config.fee_rate));
         }
@@ -123,7 +135,12 @@ pub fn encode(
 }
 
 /// The observation of this state ([`encode`] into a new array).
-pub fn observe(config: &TradingConfig, portfolio: &Portfolio, slots: &Slots<'_>, now: i64) -> Result<Observation, Error> {
+pub fn observe(
+    config: &TradingConfig,
+    portfolio: &Portfolio,
+    slots: &Slots<'_>,
+    now: i64,
+) -> Result<Observation, Error> {
     let mut out = [0.0; OBSERVATION_LEN];
     encode(config, portfolio, slots, now, &mut out)?;
     Ok(out)
@@ -137,11 +154,19 @@ pub fn feature_name(index: usize) -> Option<(&'static str, usize, &'static str)>
         i if i < POSITIONS_OFFSET => Some(("portfolio", 0, PORTFOLIO_NAMES[i - PORTFOLIO_OFFSET])),
         i if i < OPPORTUNITIES_OFFSET => {
             let k = i - POSITIONS_OFFSET;
-            Some(("position", k / POSITION_NAMES.len(), POSITION_NAMES[k % POSITION_NAMES.len()]))
+            Some((
+                "position",
+                k / POSITION_NAMES.len(),
+                POSITION_NAMES[k % POSITION_NAMES.len()],
+            ))
         }
         i if i < OBSERVATION_LEN => {
             let k = i - OPPORTUNITIES_OFFSET;
-            Some(("opportunity", k / OPPORTUNITY_NAMES.len(), OPPORTUNITY_NAMES[k % OPPORTUNITY_NAMES.len()]))
+            Some((
+                "opportunity",
+                k / OPPORTUNITY_NAMES.len(),
+                OPPORTUNITY_NAMES[k % OPPORTUNITY_NAMES.len()],
+            ))
         }
         _ => None,
     }
@@ -155,7 +180,10 @@ mod tests {
 
     #[test]
     fn layout_and_placement() {
-        assert_eq!((PORTFOLIO_OFFSET, POSITIONS_OFFSET, OPPORTUNITIES_OFFSET), (5, 15, 75));
+        assert_eq!(
+            (PORTFOLIO_OFFSET, POSITIONS_OFFSET, OPPORTUNITIES_OFFSET),
+            (5, 15, 75)
+        );
         let config = TradingConfig::balanced();
         let mut book = Portfolio::new(10_000.0);
         book.positions[1] = Some(btc_position());
@@ -171,7 +199,10 @@ mod tests {
         assert_eq!(&obs[255..], &o.features(config.fee_rate));
         assert_eq!(feature_name(27), Some(("position", 1, "is_active")));
         assert_eq!(feature_name(255), Some(("opportunity", 9, "is_valid")));
-        assert_eq!(feature_name(274), Some(("opportunity", 9, "position_cost_pct")));
+        assert_eq!(
+            feature_name(274),
+            Some(("opportunity", 9, "position_cost_pct"))
+        );
         assert_eq!(feature_name(275), None);
     }
 
@@ -199,8 +230,16 @@ mod tests {
     #[test]
     fn docs_list_every_feature() {
         let doc = include_str!("../../docs/observation.md");
-        for name in CONFIG_NAMES.iter().chain(&PORTFOLIO_NAMES).chain(&POSITION_NAMES).chain(&OPPORTUNITY_NAMES) {
-            assert!(doc.contains(&std::format!("`{name}`")), "docs/observation.md misses {name}");
+        for name in CONFIG_NAMES
+            .iter()
+            .chain(&PORTFOLIO_NAMES)
+            .chain(&POSITION_NAMES)
+            .chain(&OPPORTUNITY_NAMES)
+        {
+            assert!(
+                doc.contains(&std::format!("`{name}`")),
+                "docs/observation.md misses {name}"
+            );
         }
     }
 }

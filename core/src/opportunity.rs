@@ -6,8 +6,8 @@
 //! year; spreads and bid-ask spreads are percent of the mid price; volumes and depths are USD of
 //! quote currency.
 
-use crate::error::{check_at_least, check_finite, check_range, Error};
 use crate::Name;
+use crate::error::{Error, check_at_least, check_finite, check_range};
 
 /// Hours in a year of a 24/7 market.
 pub const HOURS_PER_YEAR: f64 = 8760.0;
@@ -41,8 +41,20 @@ impl Leg {
 
     fn validate(&self, side: Side) -> Result<(), Error> {
         check_positive_price(side.field("price"), self.price)?;
-        check_range(side.field("funding_rate"), self.funding_rate, -1.0, 1.0, false)?;
-        check_range(side.field("interval_hours"), self.interval_hours, 0.0, 24.0, true)
+        check_range(
+            side.field("funding_rate"),
+            self.funding_rate,
+            -1.0,
+            1.0,
+            false,
+        )?;
+        check_range(
+            side.field("interval_hours"),
+            self.interval_hours,
+            0.0,
+            24.0,
+            true,
+        )
     }
 }
 
@@ -110,15 +122,37 @@ impl Opportunity {
         }
         self.long.validate(Side::Long)?;
         self.short.validate(Side::Short)?;
-        check_range("opportunity.profit_8h_24h_avg", self.profit_8h_24h_avg, -1.0, 1.0, false)?;
-        check_range("opportunity.profit_8h_3d_avg", self.profit_8h_3d_avg, -1.0, 1.0, false)?;
+        check_range(
+            "opportunity.profit_8h_24h_avg",
+            self.profit_8h_24h_avg,
+            -1.0,
+            1.0,
+            false,
+        )?;
+        check_range(
+            "opportunity.profit_8h_3d_avg",
+            self.profit_8h_3d_avg,
+            -1.0,
+            1.0,
+            false,
+        )?;
         check_finite("opportunity.spread_30_avg_pct", self.spread_30_avg_pct)?;
         check_finite("opportunity.spread_24h_avg_pct", self.spread_24h_avg_pct)?;
         check_finite("opportunity.spread_3d_avg_pct", self.spread_3d_avg_pct)?;
         check_at_least("opportunity.spread_std_pct", self.spread_std_pct, 0.0)?;
         check_at_least("opportunity.volume_24h_usd", self.volume_24h_usd, 0.0)?;
-        check_range("opportunity.bid_ask_spread_pct", self.bid_ask_spread_pct, 0.0, 100.0, false)?;
-        check_at_least("opportunity.orderbook_depth_usd", self.orderbook_depth_usd, 0.0)
+        check_range(
+            "opportunity.bid_ask_spread_pct",
+            self.bid_ask_spread_pct,
+            0.0,
+            100.0,
+            false,
+        )?;
+        check_at_least(
+            "opportunity.orderbook_depth_usd",
+            self.orderbook_depth_usd,
+            0.0,
+        )
     }
 
     /// Current funding difference (short's hourly rate minus long's), fraction per 8 h.
@@ -150,15 +184,24 @@ impl Opportunity {
     /// Expected net profit of holding the position for [`ESTIMATE_HOURS`] at the 24 h average funding
     /// difference, after [`Self::position_cost_pct`], percent of its size.
     pub fn estimated_profit_pct(&self, fee_rate: f64) -> f64 {
-        self.profit_8h_24h_avg * (ESTIMATE_HOURS / PROFIT_HOURS) * 100.0 - self.position_cost_pct(fee_rate)
+        self.profit_8h_24h_avg * (ESTIMATE_HOURS / PROFIT_HOURS) * 100.0
+            - self.position_cost_pct(fee_rate)
     }
 
     /// The composite score that ranks opportunities (the plan's `APR x quality`): the 24 h average
     /// APR times a quality factor of 1, halved when 24 h volume is at most 1 M USD and halved again
     /// when the bid-ask spread is at least 0.1 %.
     pub fn score(&self) -> f64 {
-        let volume = if self.volume_24h_usd > LIQUID_VOLUME_USD { 1.0 } else { 0.5 };
-        let tight = if self.bid_ask_spread_pct < TIGHT_BID_ASK_PCT { 1.0 } else { 0.5 };
+        let volume = if self.volume_24h_usd > LIQUID_VOLUME_USD {
+            1.0
+        } else {
+            0.5
+        };
+        let tight = if self.bid_ask_spread_pct < TIGHT_BID_ASK_PCT {
+            1.0
+        } else {
+            0.5
+        };
         self.apr_24h() * volume * tight
     }
 
@@ -214,7 +257,12 @@ pub(crate) mod tests {
     pub(crate) fn btc() -> Opportunity {
         Opportunity {
             coin: name("BTC").unwrap(),
-            long: Leg { venue: name("binance").unwrap(), price: 50_000.0, funding_rate: 0.0001, interval_hours: 8.0 },
+            long: Leg {
+                venue: name("binance").unwrap(),
+                price: 50_000.0,
+                funding_rate: 0.0001,
+                interval_hours: 8.0,
+            },
             short: Leg {
                 venue: name("hyperliquid").unwrap(),
                 price: 50_050.0,
@@ -249,7 +297,7 @@ pub(crate) mod tests {
         assert_eq!(f[0], 1.0);
         assert_eq!(f[3], 1.0);
         assert_eq!(f[4], 0.125);
-        assert!((f[15] - 6.301_030).abs() < 1e-5); // log10(2,000,001)
+        assert!((f[15] - 6.301_03).abs() < 1e-5); // log10(2,000,001)
         assert!((f[17] - 3.0).abs() < 1e-6); // log10(1000)
         assert!((f[19] - 0.42).abs() < 1e-6); // 0.4 % fees + 2 x 0.01 % spread
         assert!((f[18] - (0.06 - 0.42)).abs() < 1e-6); // 0.02 % x 3 - costs
@@ -274,10 +322,22 @@ pub(crate) mod tests {
         assert_eq!(o.validate(), Err(Error::SameVenue));
         let mut o = btc();
         o.long.price = 0.0;
-        assert!(matches!(o.validate(), Err(Error::OutOfRange { field: "opportunity.long.price", .. })));
+        assert!(matches!(
+            o.validate(),
+            Err(Error::OutOfRange {
+                field: "opportunity.long.price",
+                ..
+            })
+        ));
         let mut o = btc();
         o.short.funding_rate = f64::NAN;
-        assert!(matches!(o.validate(), Err(Error::OutOfRange { field: "opportunity.short.funding_rate", .. })));
+        assert!(matches!(
+            o.validate(),
+            Err(Error::OutOfRange {
+                field: "opportunity.short.funding_rate",
+                ..
+            })
+        ));
         let mut o = btc();
         o.short.interval_hours = 0.0;
         assert!(o.validate().is_err());

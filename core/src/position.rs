@@ -1,9 +1,9 @@
 //! An open arbitrage position: two legs of equal entry notional on one coin.
 
-use crate::error::{check_at_least, check_range, Error};
-use crate::margin;
-use crate::opportunity::{spread_pct, Leg, Opportunity, PROFIT_HOURS};
 use crate::Name;
+use crate::error::{Error, check_at_least, check_range};
+use crate::margin;
+use crate::opportunity::{Leg, Opportunity, PROFIT_HOURS, spread_pct};
 
 /// Hours that normalise `hours_held` in the observation.
 pub const HOLD_NORM_HOURS: f64 = 72.0;
@@ -46,7 +46,13 @@ impl PositionLeg {
         self.quantity(size_usd) * self.price
     }
 
-    fn validate(&self, entry: &'static str, price: &'static str, rate: &'static str, interval: &'static str) -> Result<(), Error> {
+    fn validate(
+        &self,
+        entry: &'static str,
+        price: &'static str,
+        rate: &'static str,
+        interval: &'static str,
+    ) -> Result<(), Error> {
         check_range(entry, self.entry_price, 0.0, 1e12, true)?;
         check_range(price, self.price, 0.0, 1e12, true)?;
         check_range(rate, self.funding_rate, -1.0, 1.0, false)?;
@@ -82,7 +88,13 @@ pub struct Position {
 
 impl Position {
     /// Open a position on `opportunity` at its current prices, paying `fee_rate` on both legs.
-    pub fn open(opportunity: &Opportunity, size_usd: f64, leverage: f64, fee_rate: f64, hour: i64) -> Self {
+    pub fn open(
+        opportunity: &Opportunity,
+        size_usd: f64,
+        leverage: f64,
+        fee_rate: f64,
+        hour: i64,
+    ) -> Self {
         Position {
             coin: opportunity.coin,
             long: PositionLeg::opened(&opportunity.long),
@@ -148,8 +160,9 @@ impl Position {
     /// Distance to liquidation of the closer leg, fraction of its current price.
     pub fn liquidation_distance(&self) -> f64 {
         let (long_liq, short_liq) = self.liquidation_prices();
-        margin::long_liquidation_distance(self.long.price, long_liq)
-            .min(margin::short_liquidation_distance(self.short.price, short_liq))
+        margin::long_liquidation_distance(self.long.price, long_liq).min(
+            margin::short_liquidation_distance(self.short.price, short_liq),
+        )
     }
 
     /// Fees to close both legs at current prices, USD.
@@ -184,7 +197,13 @@ impl Position {
             "position.short.interval_hours",
         )?;
         check_range("position.size_usd", self.size_usd, 0.0, 1e12, true)?;
-        check_range("position.leverage", self.leverage, 1.0, MAX_POSITION_LEVERAGE, false)?;
+        check_range(
+            "position.leverage",
+            self.leverage,
+            1.0,
+            MAX_POSITION_LEVERAGE,
+            false,
+        )?;
         check_at_least("position.funding_received", self.funding_received, 0.0)?;
         check_at_least("position.funding_paid", self.funding_paid, 0.0)?;
         check_at_least("position.fees_paid", self.fees_paid, 0.0)?;
@@ -221,7 +240,11 @@ pub fn entry_fees(size_usd: f64, fee_rate: f64) -> f64 {
 
 /// `numerator / denominator`, or 0 when the denominator is not positive.
 pub(crate) fn ratio(numerator: f64, denominator: f64) -> f64 {
-    if denominator > 0.0 { numerator / denominator } else { 0.0 }
+    if denominator > 0.0 {
+        numerator / denominator
+    } else {
+        0.0
+    }
 }
 
 #[cfg(test)]
@@ -295,6 +318,12 @@ pub(crate) mod tests {
         assert!(p.validate().is_err());
         let mut p = btc_position();
         p.short.price = f64::NAN;
-        assert!(matches!(p.validate(), Err(Error::OutOfRange { field: "position.short.price", .. })));
+        assert!(matches!(
+            p.validate(),
+            Err(Error::OutOfRange {
+                field: "position.short.price",
+                ..
+            })
+        ));
     }
 }

@@ -3,9 +3,9 @@
 //! Opportunities whose inputs fail [`Opportunity::validate`] are skipped. The rest are ranked by
 //! [`Opportunity::score`], highest first; equal scores keep the caller's order (lower index first).
 
+use crate::OPPORTUNITY_SLOTS;
 use crate::mask::Slots;
 use crate::opportunity::Opportunity;
-use crate::OPPORTUNITY_SLOTS;
 
 /// The chosen opportunities, as indices into the caller's list, best first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -25,7 +25,10 @@ impl Selection {
             }
             let score = o.score();
             // Later inputs lose ties, so a new entry goes after every equal score.
-            let at = scores[..sel.len].iter().position(|&s| score > s).unwrap_or(sel.len);
+            let at = scores[..sel.len]
+                .iter()
+                .position(|&s| score > s)
+                .unwrap_or(sel.len);
             if at >= OPPORTUNITY_SLOTS {
                 continue;
             }
@@ -62,12 +65,18 @@ mod tests {
     use std::vec::Vec;
 
     fn with_avg(profit: f64) -> Opportunity {
-        Opportunity { profit_8h_24h_avg: profit, ..btc() }
+        Opportunity {
+            profit_8h_24h_avg: profit,
+            ..btc()
+        }
     }
 
     #[test]
     fn ranks_by_score_and_breaks_ties_by_input_order() {
-        let mut opps: Vec<Opportunity> = [0.0001, 0.0005, 0.0003, 0.0005, -0.0002].iter().map(|&p| with_avg(p)).collect();
+        let mut opps: Vec<Opportunity> = [0.0001, 0.0005, 0.0003, 0.0005, -0.0002]
+            .iter()
+            .map(|&p| with_avg(p))
+            .collect();
         opps[2].long.price = f64::NAN; // invalid: skipped
         let s = Selection::top(&opps);
         assert_eq!(s.indices(), &[1, 3, 0, 4]);
@@ -80,7 +89,9 @@ mod tests {
 
     #[test]
     fn keeps_only_the_best_ten_of_many() {
-        let opps: Vec<Opportunity> = (0..100).map(|i| with_avg(f64::from((i * 37) % 100) * 1e-5)).collect();
+        let opps: Vec<Opportunity> = (0..100)
+            .map(|i| with_avg(f64::from((i * 37) % 100) * 1e-5))
+            .collect();
         let s = Selection::top(&opps);
         assert_eq!(s.indices().len(), 10);
         let mut expected: Vec<usize> = (0..100).collect();

@@ -1,8 +1,8 @@
 //! An owned in-memory market.
 
 use super::{Market, Quote};
-use crate::opportunity::Opportunity;
 use crate::Name;
+use crate::opportunity::Opportunity;
 use alloc::vec::Vec;
 
 /// A venue's quote for a coin, keyed.
@@ -48,6 +48,10 @@ impl Market for MemoryMarket {
     }
 
     fn quote(&self, t: usize, coin: &Name, venue: &Name) -> Option<Quote> {
-        self.hours[t].quotes.iter().find(|q| q.coin == *coin && q.venue == *venue).map(|q| q.quote)
+        self.hours[t]
+            .quotes
+            .iter()
+            .find(|q| q.coin == *coin && q.venue == *venue)
+            .map(|q| q.quote)
     }
 }

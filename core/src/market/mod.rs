@@ -16,8 +16,8 @@ pub use memory::{MarketHour, MemoryMarket, VenueQuote};
 #[cfg(feature = "alloc")]
 pub use synthetic::{SyntheticMarket, SyntheticParams};
 
-use crate::opportunity::Opportunity;
 use crate::Name;
+use crate::opportunity::Opportunity;
 
 /// A funding settlement paid at a snapshot's instant.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -39,6 +39,33 @@ pub struct Quote {
     pub interval_hours: f64,
     /// The settlement paid at this instant, if there is one.
     pub settlement: Option<Settlement>,
+}
+
+impl Quote {
+    /// Whether the quote can be used: a finite positive price, a finite rate in `[-1, 1]` and an
+    /// interval in `(0, 24]`. The environment treats any other quote as missing, so a broken market
+    /// feed leaves a leg at its last price instead of corrupting the book.
+    pub fn is_usable(&self) -> bool {
+        self.price.is_finite()
+            && self.price > 0.0
+            && (-1.0..=1.0).contains(&self.funding_rate)
+            && self.interval_hours > 0.0
+            && self.interval_hours <= 24.0
+    }
+
+    /// The settlement's rate and the price its notional is valued at (the settlement's mark price
+    /// when finite and positive, else the quote's price); `None` without a usable settlement.
+    pub fn settlement_terms(&self) -> Option<(f64, f64)> {
+        let s = self.settlement?;
+        if !(-1.0..=1.0).contains(&s.rate) {
+            return None;
+        }
+        let mark = s
+            .mark_price
+            .filter(|m| m.is_finite() && *m > 0.0)
+            .unwrap_or(self.price);
+        Some((s.rate, mark))
+    }
 }
 
 /// An hourly market.

@@ -7,10 +7,10 @@
 //! - A venue settles at hours divisible by its interval; the settled rate is the sum of its hourly
 //!   rates over the interval. Opportunities use only settled rates and past prices.
 
-use super::memory::{MarketHour, MemoryMarket, VenueQuote};
 use super::Settlement;
-use crate::opportunity::{spread_pct, Leg, Opportunity, PROFIT_HOURS};
-use crate::{name, Name, Quote};
+use super::memory::{MarketHour, MemoryMarket, VenueQuote};
+use crate::opportunity::{Leg, Opportunity, PROFIT_HOURS, spread_pct};
+use crate::{Name, Quote, name};
 use alloc::vec::Vec;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
@@ -119,30 +119,51 @@ impl SyntheticMarket {
         let p = params;
         let mut rng = Pcg64Mcg::seed_from_u64(seed);
         let coins = p.coins.clamp(1, COINS.len());
-        let venues: Vec<(Name, u32)> = VENUES.iter().map(|&(v, h)| (name(v).expect("short"), h)).collect();
+        let venues: Vec<(Name, u32)> = VENUES
+            .iter()
+            .map(|&(v, h)| (name(v).expect("short"), h))
+            .collect();
         let nv = venues.len();
 
-        let mut prices: Vec<f64> = (0..coins).map(|c| [60_000.0, 3_000.0, 150.0, 0.6, 0.15, 0.5, 600.0, 90.0][c]).collect();
+        let mut prices: Vec<f64> = (0..coins)
+            .map(|c| [60_000.0, 3_000.0, 150.0, 0.6, 0.15, 0.5, 600.0, 90.0][c])
+            .collect();
         let volumes: Vec<f64> = (0..coins).map(|c| 5e8 / (1.0 + c as f64 * 2.0)).collect();
         let bid_ask: Vec<f64> = (0..coins).map(|c| 0.01 + 0.02 * c as f64).collect();
         let mut state: Vec<VenueState> = (0..coins * nv)
             .map(|_| {
                 let regime_mean = p.funding_mean + p.funding_regime_spread * normal(&mut rng);
-                VenueState { deviation: 0.0, hourly_rate: regime_mean, regime_mean, accrued: 0.0, settled: 0.0 }
+                VenueState {
+                    deviation: 0.0,
+                    hourly_rate: regime_mean,
+                    regime_mean,
+                    accrued: 0.0,
+                    settled: 0.0,
+                }
             })
             .collect();
         for (k, s) in state.iter_mut().enumerate() {
             s.settled = s.hourly_rate * f64::from(venues[k % nv].1);
         }
-        let pairs: Vec<(usize, usize)> = (0..nv).flat_map(|i| (i + 1..nv).map(move |j| (i, j))).collect();
-        let mut history: Vec<PairHistory> =
-            (0..coins * pairs.len()).map(|_| PairHistory { diff: Vec::new(), spread: Vec::new() }).collect();
-        let spread_shock = p.spread_noise * libm::sqrt(1.0 - p.spread_persistence * p.spread_persistence);
+        let pairs: Vec<(usize, usize)> = (0..nv)
+            .flat_map(|i| (i + 1..nv).map(move |j| (i, j)))
+            .collect();
+        let mut history: Vec<PairHistory> = (0..coins * pairs.len())
+            .map(|_| PairHistory {
+                diff: Vec::new(),
+                spread: Vec::new(),
+            })
+            .collect();
+        let spread_shock =
+            p.spread_noise * libm::sqrt(1.0 - p.spread_persistence * p.spread_persistence);
 
         let mut hours = Vec::with_capacity(p.hours);
         for t in 0..p.hours {
             let timestamp = p.start_timestamp + t as i64;
-            let mut hour = MarketHour { timestamp, ..MarketHour::default() };
+            let mut hour = MarketHour {
+                timestamp,
+                ..MarketHour::default()
+            };
             for c in 0..coins {
                 if t > 0 {
                     let mut r = p.price_volatility * normal(&mut rng);
@@ -154,9 +175,11 @@ impl SyntheticMarket {
                 for (v, &(venue, interval)) in venues.iter().enumerate() {
                     let s = &mut state[c * nv + v];
                     if t > 0 {
-                        s.deviation = p.spread_persistence * s.deviation + spread_shock * normal(&mut rng);
+                        s.deviation =
+                            p.spread_persistence * s.deviation + spread_shock * normal(&mut rng);
                         if rng.random::<f64>() < p.regime_probability {
-                            s.regime_mean = p.funding_mean + p.funding_regime_spread * normal(&mut rng);
+                            s.regime_mean =
+                                p.funding_mean + p.funding_regime_spread * normal(&mut rng);
                         }
                         s.hourly_rate += p.funding_reversion * (s.regime_mean - s.hourly_rate)
                             + p.funding_noise * normal(&mut rng);
@@ -170,25 +193,39 @@ impl SyntheticMarket {
                     let settlement = if settles {
                         s.settled = s.accrued.clamp(-0.03, 0.03);
                         s.accrued = 0.0;
-                        Some(Settlement { rate: s.settled, mark_price: None })
+                        Some(Settlement {
+                            rate: s.settled,
+                            mark_price: None,
+                        })
                     } else {
                         None
                     };
                     hour.quotes.push(VenueQuote {
                         coin: name(COINS[c]).expect("short"),
                         venue,
-                        quote: Quote { price, funding_rate: s.settled, interval_hours: f64::from(interval), settlement },
+                        quote: Quote {
+                            price,
+                            funding_rate: s.settled,
+                            interval_hours: f64::from(interval),
+                            settlement,
+                        },
                     });
                 }
                 for (k, &(i, j)) in pairs.iter().enumerate() {
                     let qi = hour.quotes[hour.quotes.len() - nv + i].quote;
                     let qj = hour.quotes[hour.quotes.len() - nv + j].quote;
                     let h = &mut history[c * pairs.len() + k];
-                    let diff = (qj.funding_rate / qj.interval_hours - qi.funding_rate / qi.interval_hours) * PROFIT_HOURS;
+                    let diff = (qj.funding_rate / qj.interval_hours
+                        - qi.funding_rate / qi.interval_hours)
+                        * PROFIT_HOURS;
                     h.diff.push(diff);
                     h.spread.push(spread_pct(qi.price, qj.price));
                     // Long the venue with the lower hourly rate, short the higher.
-                    let (long, short, sign) = if diff >= 0.0 { (i, j, 1.0) } else { (j, i, -1.0) };
+                    let (long, short, sign) = if diff >= 0.0 {
+                        (i, j, 1.0)
+                    } else {
+                        (j, i, -1.0)
+                    };
                     let leg = |v: usize, q: Quote| Leg {
                         venue: venues[v].0,
                         price: q.price,
@@ -226,7 +263,11 @@ mod tests {
 
     #[test]
     fn same_seed_same_market_and_every_opportunity_valid() {
-        let params = SyntheticParams { hours: 200, coins: 3, ..Default::default() };
+        let params = SyntheticParams {
+            hours: 200,
+            coins: 3,
+            ..Default::default()
+        };
         let a = SyntheticMarket::generate(5, &params);
         assert_eq!(a, SyntheticMarket::generate(5, &params));
         assert_ne!(a, SyntheticMarket::generate(6, &params));
@@ -243,7 +284,11 @@ mod tests {
 
     #[test]
     fn venues_settle_on_their_own_intervals() {
-        let params = SyntheticParams { hours: 48, coins: 1, ..Default::default() };
+        let params = SyntheticParams {
+            hours: 48,
+            coins: 1,
+            ..Default::default()
+        };
         let m = SyntheticMarket::generate(1, &params);
         let btc = name("BTC").unwrap();
         for (venue, interval) in VENUES {
