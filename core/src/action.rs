@@ -123,14 +123,9 @@ impl Action {
             1..=30 => {
                 let k = i - ENTER_BASE;
                 let size = SizeTier::ALL[usize::from(k) / OPPORTUNITY_SLOTS];
-                Ok(Action::Enter {
-                    slot: k % OPPORTUNITY_SLOTS as u8,
-                    size,
-                })
+                Ok(Action::Enter { slot: k % OPPORTUNITY_SLOTS as u8, size })
             }
-            _ => Ok(Action::Exit {
-                slot: i - EXIT_BASE,
-            }),
+            _ => Ok(Action::Exit { slot: i - EXIT_BASE }),
         }
     }
 
@@ -260,21 +255,8 @@ mod tests {
         assert_eq!(NAMES[30], "ENTER_OPP_9_LARGE");
         assert_eq!(NAMES[31], "EXIT_POS_0");
         assert_eq!(NAMES[35], "EXIT_POS_4");
-        assert_eq!(
-            Action::from_index(14).unwrap(),
-            Action::Enter {
-                slot: 3,
-                size: SizeTier::Medium
-            }
-        );
-        assert_eq!(
-            Action::Enter {
-                slot: 10,
-                size: SizeTier::Small
-            }
-            .index(),
-            None
-        );
+        assert_eq!(Action::from_index(14).unwrap(), Action::Enter { slot: 3, size: SizeTier::Medium });
+        assert_eq!(Action::Enter { slot: 10, size: SizeTier::Small }.index(), None);
         assert_eq!(Action::Exit { slot: 5 }.index(), None);
     }
 

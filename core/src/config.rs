@@ -1,6 +1,6 @@
 //! The trading configuration: the user's risk settings and the engine parameters.
 
-use crate::error::{Error, check_range};
+use crate::error::{Error, check_all};
 use rand::Rng;
 
 /// The user's risk settings and the engine parameters a user may change.
@@ -37,26 +37,28 @@ pub struct TradingConfig {
 
 /// Allowed ranges, `(min, max, min_exclusive)`, one place for each.
 pub mod bounds {
+    use crate::error::Bounds;
+
     /// `max_leverage`.
-    pub const MAX_LEVERAGE: (f64, f64, bool) = (1.0, 10.0, false);
+    pub const MAX_LEVERAGE: Bounds = (1.0, 10.0, false);
     /// `target_utilization`.
-    pub const TARGET_UTILIZATION: (f64, f64, bool) = (0.0, 1.0, true);
+    pub const TARGET_UTILIZATION: Bounds = (0.0, 1.0, true);
     /// `max_positions`.
-    pub const MAX_POSITIONS: (f64, f64, bool) = (1.0, 5.0, false);
+    pub const MAX_POSITIONS: Bounds = (1.0, 5.0, false);
     /// `stop_loss_threshold`.
-    pub const STOP_LOSS_THRESHOLD: (f64, f64, bool) = (-0.05, -0.01, false);
+    pub const STOP_LOSS_THRESHOLD: Bounds = (-0.05, -0.01, false);
     /// `liquidation_buffer`.
-    pub const LIQUIDATION_BUFFER: (f64, f64, bool) = (0.1, 0.3, false);
+    pub const LIQUIDATION_BUFFER: Bounds = (0.1, 0.3, false);
     /// `fee_rate`.
-    pub const FEE_RATE: (f64, f64, bool) = (0.0, 0.01, false);
+    pub const FEE_RATE: Bounds = (0.0, 0.01, false);
     /// `min_position_usd`.
-    pub const MIN_POSITION_USD: (f64, f64, bool) = (0.0, 1e9, false);
+    pub const MIN_POSITION_USD: Bounds = (0.0, 1e9, false);
     /// `max_margin_usage`.
-    pub const MAX_MARGIN_USAGE: (f64, f64, bool) = (0.0, 1.0, true);
+    pub const MAX_MARGIN_USAGE: Bounds = (0.0, 1.0, true);
     /// `daily_loss_halt`.
-    pub const DAILY_LOSS_HALT: (f64, f64, bool) = (0.0, 1.0, true);
+    pub const DAILY_LOSS_HALT: Bounds = (0.0, 1.0, true);
     /// `episode_drawdown_stop`.
-    pub const EPISODE_DRAWDOWN_STOP: (f64, f64, bool) = (0.0, 1.0, true);
+    pub const EPISODE_DRAWDOWN_STOP: Bounds = (0.0, 1.0, true);
 }
 
 /// Ranges the training sampler draws from (the implementation plan's training ranges).
@@ -136,8 +138,7 @@ impl TradingConfig {
             max_leverage: rng.random_range(r::MAX_LEVERAGE.0..=r::MAX_LEVERAGE.1),
             target_utilization: rng.random_range(r::TARGET_UTILIZATION.0..=r::TARGET_UTILIZATION.1),
             max_positions: rng.random_range(r::MAX_POSITIONS.0..=r::MAX_POSITIONS.1),
-            stop_loss_threshold: rng
-                .random_range(r::STOP_LOSS_THRESHOLD.0..=r::STOP_LOSS_THRESHOLD.1),
+            stop_loss_threshold: rng.random_range(r::STOP_LOSS_THRESHOLD.0..=r::STOP_LOSS_THRESHOLD.1),
             liquidation_buffer: rng.random_range(r::LIQUIDATION_BUFFER.0..=r::LIQUIDATION_BUFFER.1),
             ..Self::default()
         }
@@ -146,59 +147,18 @@ impl TradingConfig {
     /// Check every field against its range; the error names the first field out of range, its value
     /// and the range. NaN is always out of range.
     pub fn validate(&self) -> Result<(), Error> {
-        let fields: [(&'static str, f64, (f64, f64, bool)); 10] = [
-            (
-                "config.max_leverage",
-                self.max_leverage,
-                bounds::MAX_LEVERAGE,
-            ),
-            (
-                "config.target_utilization",
-                self.target_utilization,
-                bounds::TARGET_UTILIZATION,
-            ),
-            (
-                "config.max_positions",
-                f64::from(self.max_positions),
-                bounds::MAX_POSITIONS,
-            ),
-            (
-                "config.stop_loss_threshold",
-                self.stop_loss_threshold,
-                bounds::STOP_LOSS_THRESHOLD,
-            ),
-            (
-                "config.liquidation_buffer",
-                self.liquidation_buffer,
-                bounds::LIQUIDATION_BUFFER,
-            ),
+        check_all!(
+            ("config.max_leverage", self.max_leverage, bounds::MAX_LEVERAGE),
+            ("config.target_utilization", self.target_utilization, bounds::TARGET_UTILIZATION),
+            ("config.max_positions", f64::from(self.max_positions), bounds::MAX_POSITIONS),
+            ("config.stop_loss_threshold", self.stop_loss_threshold, bounds::STOP_LOSS_THRESHOLD),
+            ("config.liquidation_buffer", self.liquidation_buffer, bounds::LIQUIDATION_BUFFER),
             ("config.fee_rate", self.fee_rate, bounds::FEE_RATE),
-            (
-                "config.min_position_usd",
-                self.min_position_usd,
-                bounds::MIN_POSITION_USD,
-            ),
-            (
-                "config.max_margin_usage",
-                self.max_margin_usage,
-                bounds::MAX_MARGIN_USAGE,
-            ),
-            (
-                "config.daily_loss_halt",
-                self.daily_loss_halt,
-                bounds::DAILY_LOSS_HALT,
-            ),
-            (
-                "config.episode_drawdown_stop",
-                self.episode_drawdown_stop,
-                bounds::EPISODE_DRAWDOWN_STOP,
-            ),
-        ];
-        fields
-            .iter()
-            .try_for_each(|&(field, value, (min, max, open))| {
-                check_range(field, value, min, max, open)
-            })
+            ("config.min_position_usd", self.min_position_usd, bounds::MIN_POSITION_USD),
+            ("config.max_margin_usage", self.max_margin_usage, bounds::MAX_MARGIN_USAGE),
+            ("config.daily_loss_halt", self.daily_loss_halt, bounds::DAILY_LOSS_HALT),
+            ("config.episode_drawdown_stop", self.episode_drawdown_stop, bounds::EPISODE_DRAWDOWN_STOP),
+        )
     }
 
     /// The five configuration features of the observation, in order: max_leverage,
@@ -234,57 +194,21 @@ mod tests {
 
     #[test]
     fn validate_names_field_value_and_range() {
-        let c = TradingConfig {
-            max_leverage: 11.0,
-            ..Default::default()
-        };
-        assert_eq!(
-            c.validate().unwrap_err().to_string(),
-            "config.max_leverage = 11 is outside [1, 10]"
-        );
-        let c = TradingConfig {
-            target_utilization: 0.0,
-            ..Default::default()
-        };
-        assert_eq!(
-            c.validate().unwrap_err().to_string(),
-            "config.target_utilization = 0 is outside (0, 1]"
-        );
-        let c = TradingConfig {
-            liquidation_buffer: f64::NAN,
-            ..Default::default()
-        };
-        assert!(matches!(
-            c.validate(),
-            Err(Error::OutOfRange {
-                field: "config.liquidation_buffer",
-                ..
-            })
-        ));
-        let c = TradingConfig {
-            max_positions: 0,
-            ..Default::default()
-        };
+        let c = TradingConfig { max_leverage: 11.0, ..Default::default() };
+        assert_eq!(c.validate().unwrap_err().to_string(), "config.max_leverage = 11 is outside [1, 10]");
+        let c = TradingConfig { target_utilization: 0.0, ..Default::default() };
+        assert_eq!(c.validate().unwrap_err().to_string(), "config.target_utilization = 0 is outside (0, 1]");
+        let c = TradingConfig { liquidation_buffer: f64::NAN, ..Default::default() };
+        assert!(matches!(c.validate(), Err(Error::OutOfRange { field: "config.liquidation_buffer", .. })));
+        let c = TradingConfig { max_positions: 0, ..Default::default() };
         assert!(c.validate().is_err());
-        let c = TradingConfig {
-            max_positions: 6,
-            ..Default::default()
-        };
+        let c = TradingConfig { max_positions: 6, ..Default::default() };
         assert!(c.validate().is_err());
-        let c = TradingConfig {
-            stop_loss_threshold: -2.0,
-            ..Default::default()
-        };
+        let c = TradingConfig { stop_loss_threshold: -2.0, ..Default::default() };
         assert!(c.validate().is_err());
-        let c = TradingConfig {
-            fee_rate: -0.001,
-            ..Default::default()
-        };
+        let c = TradingConfig { fee_rate: -0.001, ..Default::default() };
         assert!(c.validate().is_err());
-        let c = TradingConfig {
-            min_position_usd: f64::INFINITY,
-            ..Default::default()
-        };
+        let c = TradingConfig { min_position_usd: f64::INFINITY, ..Default::default() };
         assert!(c.validate().is_err());
     }
 

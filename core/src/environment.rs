@@ -47,11 +47,7 @@ pub struct EnvParams {
 
 impl Default for EnvParams {
     fn default() -> Self {
-        EnvParams {
-            episode_hours: 168,
-            initial_capital: 10_000.0,
-            reward: RewardParams::default(),
-        }
+        EnvParams { episode_hours: 168, initial_capital: 10_000.0, reward: RewardParams::default() }
     }
 }
 
@@ -109,11 +105,7 @@ impl StepInfo {
 
     /// Number of positions closed this step for `reason`.
     pub fn closed_for(&self, reason: ExitReason) -> usize {
-        self.closed
-            .iter()
-            .flatten()
-            .filter(|c| c.reason == reason)
-            .count()
+        self.closed.iter().flatten().filter(|c| c.reason == reason).count()
     }
 }
 
@@ -144,33 +136,19 @@ pub struct Environment<M> {
     start: usize,
     t: usize,
     selection: Selection,
-    mask: ActionMask,
+    /// The latest step, written in place.
+    last: Step,
     done: bool,
 }
 
 impl<M: Market> Environment<M> {
     /// An environment over `market`; call [`Environment::reset`] before stepping.
     pub fn new(market: M, params: EnvParams) -> Result<Self, Error> {
-        check_range(
-            "env.initial_capital",
-            params.initial_capital,
-            0.0,
-            1e12,
-            true,
-        )?;
-        check_range(
-            "env.episode_hours",
-            params.episode_hours as f64,
-            1.0,
-            1e9,
-            false,
-        )?;
+        check_range("env.initial_capital", params.initial_capital, 0.0, 1e12, true)?;
+        check_range("env.episode_hours", params.episode_hours as f64, 1.0, 1e9, false)?;
         let needed = params.episode_hours + 1;
         if market.hours() < needed {
-            return Err(Error::MarketTooShort {
-                hours: market.hours(),
-                needed,
-            });
+            return Err(Error::MarketTooShort { hours: market.hours(), needed });
         }
         Ok(Environment {
             market,
@@ -180,17 +158,20 @@ impl<M: Market> Environment<M> {
             start: 0,
             t: 0,
             selection: Selection::default(),
-            mask: ActionMask::hold_only(),
+            last: Step {
+                observation: [0.0; OBSERVATION_LEN],
+                mask: ActionMask::hold_only(),
+                reward: 0.0,
+                terminated: false,
+                truncated: false,
+                info: StepInfo::new(0),
+            },
             done: true,
         })
     }
 
     /// Start an episode at a start hour drawn from `seed`, with `config`.
-    pub fn reset(
-        &mut self,
-        seed: u64,
-        config: TradingConfig,
-    ) -> Result<(Observation, ActionMask), Error> {
+    pub fn reset(&mut self, seed: u64, config: TradingConfig) -> Result<(Observation, ActionMask), Error> {
         let last_start = self.market.hours() - self.params.episode_hours - 1;
         let start = rand_pcg::Pcg64Mcg::seed_from_u64(seed).random_range(0..=last_start);
         self.reset_at(start, config)
@@ -205,18 +186,15 @@ impl<M: Market> Environment<M> {
         config.validate()?;
         let needed = start + self.params.episode_hours + 1;
         if self.market.hours() < needed {
-            return Err(Error::MarketTooShort {
-                hours: self.market.hours(),
-                needed,
-            });
+            return Err(Error::MarketTooShort { hours: self.market.hours(), needed });
         }
         self.config = config;
         self.portfolio = Portfolio::new(self.params.initial_capital);
         self.start = start;
         self.t = start;
         self.done = false;
-        let observation = self.view()?;
-        Ok((observation, self.mask))
+        self.view()?;
+        Ok((self.last.observation, self.last.mask))
     }
 
     /// The market.
@@ -246,7 +224,7 @@ impl<M: Market> Environment<M> {
 
     /// Allowed actions at the current snapshot.
     pub fn mask(&self) -> ActionMask {
-        self.mask
+        self.last.mask
     }
 
     /// Whether the episode has ended.
@@ -254,24 +232,21 @@ impl<M: Market> Environment<M> {
         self.done
     }
 
-    /// Apply `action` (chosen on the current observation) and move one hour on.
-    pub fn step(&mut self, action: Action) -> Result<Step, Error> {
+    /// Apply `action` (chosen on the current observation) and move one hour on. The step is kept
+    /// in the environment (no copy of the observation) until the next call.
+    pub fn step(&mut self, action: Action) -> Result<&Step, Error> {
         if self.done {
             return Err(Error::EpisodeOver);
         }
-        let index = action
-            .index()
-            .ok_or(Error::UnknownAction { index: usize::MAX })?;
-        if !self.mask.allows(usize::from(index)) {
+        let index = action.index().ok_or(Error::UnknownAction { index: usize::MAX })?;
+        if !self.last.mask.allows(usize::from(index)) {
             return Err(Error::ActionNotAllowed { index });
         }
         // The order, decided at t.
         let entry = match action {
             Action::Enter { slot, size } => {
-                let i = self
-                    .selection
-                    .input_index(usize::from(slot))
-                    .ok_or(Error::ActionNotAllowed { index })?;
+                let i =
+                    self.selection.input_index(usize::from(slot)).ok_or(Error::ActionNotAllowed { index })?;
                 let opportunity = self.market.opportunities(self.t)[i];
                 let plan = mask::plan_entry(&self.config, &self.portfolio, &opportunity, size)
                     .map_err(|_| Error::ActionNotAllowed { index })?;
@@ -293,9 +268,7 @@ impl<M: Market> Environment<M> {
             self.portfolio.entries_halted = false;
         }
         match (action, entry) {
-            (Action::Exit { slot }, _) => {
-                self.close(usize::from(slot), ExitReason::Policy, &mut info)
-            }
+            (Action::Exit { slot }, _) => self.close(usize::from(slot), ExitReason::Policy, &mut info),
             (_, Some((opportunity, size))) => self.enter(&opportunity, size, &mut info),
             _ => {}
         }
@@ -310,8 +283,8 @@ impl<M: Market> Environment<M> {
         }
         self.portfolio.record_peak();
 
-        let terminated = !(self.portfolio.capital > 0.0)
-            || self.portfolio.drawdown() >= self.config.episode_drawdown_stop;
+        let terminated =
+            !(self.portfolio.capital > 0.0) || self.portfolio.drawdown() >= self.config.episode_drawdown_stop;
         let truncated = !terminated && self.t - self.start >= self.params.episode_hours;
         self.done = terminated || truncated;
         info.capital = self.portfolio.capital;
@@ -324,43 +297,31 @@ impl<M: Market> Environment<M> {
             min_liquidation_distance: self.portfolio.min_liquidation_distance(),
             stop_loss_hit: info.closed_for(ExitReason::StopLoss) > 0,
         });
-        let observation = match self.view() {
-            Ok(o) => o,
-            Err(e) => {
-                self.done = true;
-                return Err(e);
-            }
-        };
-        Ok(Step {
-            observation,
-            mask: self.mask,
-            reward: info.reward.total(),
-            terminated,
-            truncated,
-            info,
-        })
+        if let Err(e) = self.view() {
+            self.done = true;
+            return Err(e);
+        }
+        self.last.reward = info.reward.total();
+        self.last.terminated = terminated;
+        self.last.truncated = truncated;
+        self.last.info = info;
+        Ok(&self.last)
     }
 
     /// Select, observe and mask the current snapshot.
-    fn view(&mut self) -> Result<Observation, Error> {
-        let opportunities = self.market.opportunities(self.t);
-        self.selection = Selection::top(opportunities);
-        let slots = self.selection.slots(opportunities);
-        self.portfolio.episode_progress =
-            (self.t - self.start) as f64 / self.params.episode_hours as f64;
-        let mut observation = [0.0; OBSERVATION_LEN];
-        if let Err(e) = observation::encode(
-            &self.config,
-            &self.portfolio,
-            &slots,
-            self.market.timestamp(self.t),
-            &mut observation,
-        ) {
-            self.mask = ActionMask::hold_only();
+    fn view(&mut self) -> Result<(), Error> {
+        let (selection, slots) = self.market.shown(self.t);
+        self.selection = selection;
+        self.portfolio.episode_progress = (self.t - self.start) as f64 / self.params.episode_hours as f64;
+        let now = self.market.timestamp(self.t);
+        if let Err(e) =
+            observation::encode(&self.config, &self.portfolio, &slots, now, &mut self.last.observation)
+        {
+            self.last.mask = ActionMask::hold_only();
             return Err(e);
         }
-        self.mask = mask::action_mask(&self.config, &self.portfolio, &slots);
-        Ok(observation)
+        self.last.mask = mask::action_mask(&self.config, &self.portfolio, &slots);
+        Ok(())
     }
 
     /// Mark every leg to its venue's quote at `t`; returns the quotes for the settlements.
@@ -402,25 +363,14 @@ impl<M: Market> Environment<M> {
             let short_pnl = if short_gone { lost } else { p.short_pnl() };
             let price_adjustment = long_pnl + short_pnl - p.price_pnl();
             let exit_fees = self.config.fee_rate
-                * (if long_gone {
-                    0.0
-                } else {
-                    p.long.notional(p.size_usd)
-                } + if short_gone {
-                    0.0
-                } else {
-                    p.short.notional(p.size_usd)
-                });
+                * (if long_gone { 0.0 } else { p.long.notional(p.size_usd) }
+                    + if short_gone { 0.0 } else { p.short.notional(p.size_usd) });
             info.price_pnl += price_adjustment;
             self.portfolio.capital += price_adjustment;
             self.pay_fees(exit_fees, info);
             let net_pnl = long_pnl + short_pnl + p.net_funding() - p.fees_paid - exit_fees;
-            info.closed[slot] = Some(ClosedTrade {
-                reason: ExitReason::Liquidated,
-                position: p,
-                exit_fees,
-                net_pnl,
-            });
+            info.closed[slot] =
+                Some(ClosedTrade { reason: ExitReason::Liquidated, position: p, exit_fees, net_pnl });
             self.portfolio.positions[slot] = None;
         }
     }
@@ -463,24 +413,12 @@ impl<M: Market> Environment<M> {
             info.entry_rejected = Some(EntryBlock::NoQuote);
             return;
         };
-        let fill = Opportunity {
-            long,
-            short,
-            ..*decided
-        };
+        let fill = Opportunity { long, short, ..*decided };
         match mask::check_entry(&self.config, &self.portfolio, &fill, size) {
             Ok(plan) => {
-                let position = Position::open(
-                    &fill,
-                    plan.size_usd,
-                    plan.leverage,
-                    self.config.fee_rate,
-                    info.hour,
-                );
-                let slot = self
-                    .portfolio
-                    .free_slot()
-                    .expect("check_entry found a free slot");
+                let position =
+                    Position::open(&fill, plan.size_usd, plan.leverage, self.config.fee_rate, info.hour);
+                let slot = self.portfolio.free_slot().expect("check_entry found a free slot");
                 self.pay_fees(position.fees_paid, info);
                 self.portfolio.positions[slot] = Some(position);
                 info.entered = Some(slot);
@@ -496,12 +434,8 @@ impl<M: Market> Environment<M> {
         };
         let exit_fees = p.exit_fees(self.config.fee_rate);
         self.pay_fees(exit_fees, info);
-        info.closed[slot] = Some(ClosedTrade {
-            reason,
-            position: p,
-            exit_fees,
-            net_pnl: p.net_pnl() - exit_fees,
-        });
+        info.closed[slot] =
+            Some(ClosedTrade { reason, position: p, exit_fees, net_pnl: p.net_pnl() - exit_fees });
     }
 
     fn pay_fees(&mut self, fees: f64, info: &mut StepInfo) {
@@ -510,12 +444,7 @@ impl<M: Market> Environment<M> {
     }
 }
 
-fn usable_quote<M: Market>(
-    market: &M,
-    t: usize,
-    coin: &crate::Name,
-    venue: &crate::Name,
-) -> Option<Quote> {
+fn usable_quote<M: Market>(market: &M, t: usize, coin: &crate::Name, venue: &crate::Name) -> Option<Quote> {
     market.quote(t, coin, venue).filter(Quote::is_usable)
 }
 

@@ -19,7 +19,7 @@ pub enum Error {
         /// Whether `min` itself is excluded.
         min_exclusive: bool,
     },
-    /// A coin or exchange name is empty or longer than 16 bytes.
+    /// A coin or exchange name is empty, longer than 16 bytes or holds a NUL byte.
     BadName {
         /// Its length in bytes.
         len: usize,
@@ -66,22 +66,14 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Error::OutOfRange {
-                field,
-                value,
-                min,
-                max,
-                min_exclusive,
-            } => {
+            Error::OutOfRange { field, value, min, max, min_exclusive } => {
                 let open = if min_exclusive { '(' } else { '[' };
                 write!(f, "{field} = {value} is outside {open}{min}, {max}]")
             }
             Error::BadName { len } => {
-                write!(f, "a name must be 1 to 16 bytes long, this one has {len}")
+                write!(f, "a name must be 1 to 16 bytes of UTF-8 without NUL, this one has {len} bytes")
             }
-            Error::SameVenue => {
-                f.write_str("an opportunity's long and short legs are on the same exchange")
-            }
+            Error::SameVenue => f.write_str("an opportunity's long and short legs are on the same exchange"),
             Error::TooMany { what, given, max } => {
                 write!(f, "{given} {what} given, at most {max} are accepted")
             }
@@ -90,17 +82,10 @@ impl fmt::Display for Error {
                 write!(f, "action index {index} does not exist (0 to 35)")
             }
             Error::ActionNotAllowed { index } => {
-                write!(
-                    f,
-                    "action {} is not allowed by the action mask",
-                    crate::action::NAMES[index as usize]
-                )
+                write!(f, "action {} is not allowed by the action mask", crate::action::NAMES[index as usize])
             }
             Error::NonFiniteFeature { index } => {
-                write!(
-                    f,
-                    "observation feature {index} is not finite: an input is too large for f32"
-                )
+                write!(f, "observation feature {index} is not finite: an input is too large for f32")
             }
             Error::MarketTooShort { hours, needed } => {
                 write!(f, "the market has {hours} hours, an episode needs {needed}")
@@ -113,8 +98,29 @@ impl fmt::Display for Error {
 #[cfg(feature = "std")]
 impl std::error::Error for Error {}
 
-/// Check that `value` lies in `[min, max]` (or `(min, max]`), naming `field` when it does not.
-/// NaN is always out of range.
+/// An allowed range: `(min, max, min_exclusive)`; `max` is always included.
+pub type Bounds = (f64, f64, bool);
+
+/// A price: positive, at most 1e12.
+pub(crate) const PRICE: Bounds = (0.0, 1e12, true);
+/// A funding rate or a funding difference: a fraction in `[-1, 1]`.
+pub(crate) const RATE: Bounds = (-1.0, 1.0, false);
+/// A settlement interval: hours in `(0, 24]`.
+pub(crate) const INTERVAL: Bounds = (0.0, 24.0, true);
+/// Any finite number.
+pub(crate) const FINITE: Bounds = (f64::MIN, f64::MAX, false);
+/// A finite number >= 0.
+pub(crate) const NON_NEGATIVE: Bounds = (0.0, f64::MAX, false);
+
+/// Whether `value` lies within `bounds` (NaN never does).
+#[inline]
+pub(crate) fn within(value: f64, (min, max, min_exclusive): Bounds) -> bool {
+    let above_min = if min_exclusive { value > min } else { value >= min };
+    above_min & (value <= max)
+}
+
+/// Check that `value` lies within `(min, max, min_exclusive)`, naming `field` when it does not.
+#[inline]
 pub(crate) fn check_range(
     field: &'static str,
     value: f64,
@@ -122,33 +128,34 @@ pub(crate) fn check_range(
     max: f64,
     min_exclusive: bool,
 ) -> Result<(), Error> {
-    let above_min = if min_exclusive {
-        value > min
-    } else {
-        value >= min
-    };
-    if above_min && value <= max {
+    if within(value, (min, max, min_exclusive)) {
         Ok(())
     } else {
-        Err(Error::OutOfRange {
-            field,
-            value,
-            min,
-            max,
-            min_exclusive,
-        })
+        Err(Error::OutOfRange { field, value, min, max, min_exclusive })
     }
 }
 
-/// Check that `value` is finite and at least `min`.
-pub(crate) fn check_at_least(field: &'static str, value: f64, min: f64) -> Result<(), Error> {
-    check_range(field, value, min, f64::MAX, false)
+/// Check `value` against `bounds`, naming `field` when it is outside.
+#[inline]
+pub(crate) fn check_bounds(field: &'static str, value: f64, (min, max, open): Bounds) -> Result<(), Error> {
+    check_range(field, value, min, max, open)
 }
 
-/// Check that `value` is finite.
-pub(crate) fn check_finite(field: &'static str, value: f64) -> Result<(), Error> {
-    check_range(field, value, f64::MIN, f64::MAX, false)
+/// Check every `(field, value, bounds)`; the error names the first field out of range. The common
+/// all-valid case is a single branch-free test of every value.
+macro_rules! check_all {
+    ($(($field:expr, $value:expr, $bounds:expr)),+ $(,)?) => {{
+        if true $(& $crate::error::within($value, $bounds))+ {
+            Ok(())
+        } else {
+            (|| -> Result<(), $crate::Error> {
+                $($crate::error::check_bounds($field, $value, $bounds)?;)+
+                Ok(())
+            })()
+        }
+    }};
 }
+pub(crate) use check_all;
 
 #[cfg(test)]
 mod tests {
@@ -162,8 +169,11 @@ mod tests {
         assert!(check_range("a.b", 0.0, 0.0, 1.0, false).is_ok());
         let e = check_range("a.b", f64::NAN, 0.0, 1.0, false).unwrap_err();
         assert_eq!(e.to_string(), "a.b = NaN is outside [0, 1]");
-        assert!(check_finite("x", f64::INFINITY).is_err());
-        assert!(check_finite("x", f64::MAX).is_ok());
-        assert!(check_at_least("x", -1.0, 0.0).is_err());
+        let r = check_all!(("a", 1.0, PRICE), ("b", f64::INFINITY, FINITE), ("c", -1.0, NON_NEGATIVE));
+        assert!(matches!(r, Err(Error::OutOfRange { field: "b", .. })));
+        let r = check_all!(("a", 1.0, PRICE), ("c", -1.0, NON_NEGATIVE));
+        assert!(matches!(r, Err(Error::OutOfRange { field: "c", .. })));
+        assert_eq!(check_all!(("a", f64::MAX, FINITE), ("b", 24.0, INTERVAL), ("c", -1.0, RATE)), Ok(()));
+        assert!(check_all!(("b", 0.0, INTERVAL)).is_err());
     }
 }

@@ -37,6 +37,7 @@ mod error;
 pub mod margin;
 pub mod market;
 pub mod mask;
+mod name;
 pub mod observation;
 pub mod opportunity;
 pub mod portfolio;
@@ -49,22 +50,18 @@ pub mod sizing;
 pub use action::{ACTION_COUNT, Action, ActionMask, SizeTier};
 pub use config::TradingConfig;
 pub use environment::{EnvParams, Environment, Step, StepInfo};
-pub use error::Error;
+pub use error::{Bounds, Error};
 pub use market::{Market, Quote};
 pub use observation::{OBSERVATION_LEN, Observation};
 pub use opportunity::{Leg, Opportunity};
 pub use portfolio::Portfolio;
 pub use position::Position;
 
-/// A short fixed-capacity name: a coin symbol or an exchange, at most 16 bytes of UTF-8.
-pub type Name = arrayvec::ArrayString<16>;
+pub use name::Name;
 
-/// Make a [`Name`], refusing an empty name or one longer than 16 bytes.
+/// Make a [`Name`] ([`Name::new`]).
 pub fn name(s: &str) -> Result<Name, Error> {
-    if s.is_empty() {
-        return Err(Error::BadName { len: 0 });
-    }
-    Name::from(s).map_err(|_| Error::BadName { len: s.len() })
+    Name::new(s)
 }
 
 /// Maximum number of open positions (execution slots).

@@ -84,25 +84,13 @@ mod tests {
 
     #[test]
     fn entry_leverage_caps_at_user_max_and_buffer() {
-        let c = TradingConfig {
-            max_leverage: 3.0,
-            liquidation_buffer: 0.15,
-            ..Default::default()
-        };
+        let c = TradingConfig { max_leverage: 3.0, liquidation_buffer: 0.15, ..Default::default() };
         assert_eq!(entry_leverage(&c), 3.0); // 0.9 / 3 = 0.30 >= 0.15
-        let c = TradingConfig {
-            max_leverage: 10.0,
-            liquidation_buffer: 0.15,
-            ..Default::default()
-        };
+        let c = TradingConfig { max_leverage: 10.0, liquidation_buffer: 0.15, ..Default::default() };
         let l = entry_leverage(&c);
         assert!(l < 6.0 && l > 5.999_999); // 0.9 / 0.15 = 6, less the safety margin
         assert!(MAINTENANCE_FRACTION / l >= 0.15);
-        let c = TradingConfig {
-            max_leverage: 10.0,
-            liquidation_buffer: 0.3,
-            ..Default::default()
-        };
+        let c = TradingConfig { max_leverage: 10.0, liquidation_buffer: 0.3, ..Default::default() };
         assert!((entry_leverage(&c) - 3.0).abs() < 1e-8);
     }
 }

@@ -1,7 +1,8 @@
 //! Which actions the risk limits allow: the entry rule and the 36-action mask.
 //!
 //! An ENTER of slot `i` at size `s` is allowed only when all of these hold:
-//! 1. the slot holds an opportunity whose inputs pass [`Opportunity::validate`];
+//! 1. the slot holds an opportunity whose inputs pass [`Opportunity::validate`] (a [`Slots`] holds
+//!    nothing else; [`check_entry`] validates its opportunity);
 //! 2. fewer than `max_positions` positions are open;
 //! 3. no position on the same coin, long venue and short venue is open;
 //! 4. entries are not halted by the daily-loss rule ([`risk::entries_halted`]);
@@ -22,11 +23,9 @@ use crate::opportunity::Opportunity;
 use crate::portfolio::Portfolio;
 use crate::position::Position;
 use crate::risk::{self, ExitReason};
-use crate::{OPPORTUNITY_SLOTS, margin, sizing};
+use crate::selection::Slots;
+use crate::{margin, sizing};
 use core::fmt;
-
-/// The ten opportunity slots the policy sees (`None` = empty slot).
-pub type Slots<'a> = [Option<&'a Opportunity>; OPPORTUNITY_SLOTS];
 
 /// An entry the rules allow: its size, leverage and margin.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,18 +72,97 @@ impl fmt::Display for EntryBlock {
             EntryBlock::MaxPositions => f.write_str("the maximum number of positions is open"),
             EntryBlock::AlreadyHeld => f.write_str("this coin and venue pair is already held"),
             EntryBlock::Halted => f.write_str("entries are halted after the daily loss limit"),
-            EntryBlock::BelowMinimumSize => {
-                f.write_str("the position would be below the minimum size")
-            }
-            EntryBlock::InsufficientCapital => {
-                f.write_str("the margin would exceed the available capital")
-            }
-            EntryBlock::MarginCap => {
-                f.write_str("margin used would exceed the maximum margin usage")
-            }
+            EntryBlock::BelowMinimumSize => f.write_str("the position would be below the minimum size"),
+            EntryBlock::InsufficientCapital => f.write_str("the margin would exceed the available capital"),
+            EntryBlock::MarginCap => f.write_str("margin used would exceed the maximum margin usage"),
             EntryBlock::WouldBreach(r) => write!(f, "the position would be closed at once ({r})"),
             EntryBlock::NoQuote => f.write_str("a venue had no price for the coin at the fill"),
         }
+    }
+}
+
+/// The entry rule for one state: the state-level checks are made once, then each opportunity and
+/// size is checked against the rest. [`check_entry`], [`plan_entry`] and [`action_mask`] all go
+/// through it, so each rule is written once.
+#[derive(Debug, Clone, Copy)]
+pub struct EntryGate<'a> {
+    config: &'a TradingConfig,
+    portfolio: &'a Portfolio,
+    available: f64,
+    margin_used: f64,
+    leverage: f64,
+    blocked: Option<EntryBlock>,
+}
+
+impl<'a> EntryGate<'a> {
+    /// The gate of this state (the configuration and portfolio are assumed valid; [`action_mask`]
+    /// checks them).
+    pub fn new(config: &'a TradingConfig, portfolio: &'a Portfolio) -> Self {
+        let blocked = if portfolio.active_count() >= usize::from(config.max_positions)
+            || portfolio.free_slot().is_none()
+        {
+            Some(EntryBlock::MaxPositions)
+        } else if risk::entries_halted(config, portfolio) {
+            Some(EntryBlock::Halted)
+        } else {
+            None
+        };
+        EntryGate {
+            config,
+            portfolio,
+            available: portfolio.available_capital(),
+            margin_used: portfolio.margin_used(),
+            leverage: margin::entry_leverage(config),
+            blocked,
+        }
+    }
+
+    /// Whether every entry is blocked by the state alone (positions full or halted).
+    pub fn blocked(&self) -> Option<EntryBlock> {
+        self.blocked
+    }
+
+    /// The size of an entry of `tier` ([`sizing::position_size`] of the available capital).
+    pub fn size(&self, tier: SizeTier) -> f64 {
+        sizing::position_size(self.available, self.config, tier)
+    }
+
+    /// Rules 2-4 for a valid opportunity: a slot is free, the trade is not held, no halt.
+    pub fn check_trade(&self, opportunity: &Opportunity) -> Result<(), EntryBlock> {
+        if let Some(block) = self.blocked {
+            return Err(block);
+        }
+        if self.portfolio.holds(opportunity) {
+            return Err(EntryBlock::AlreadyHeld);
+        }
+        Ok(())
+    }
+
+    /// Rules 5-8 for an opportunity that passed [`Self::check_trade`]: size, margin, margin
+    /// cap, and no forced exit at once.
+    pub fn check_size(&self, opportunity: &Opportunity, size_usd: f64) -> Result<EntryPlan, EntryBlock> {
+        if !(size_usd >= self.config.min_position_usd && size_usd > 0.0 && size_usd.is_finite()) {
+            return Err(EntryBlock::BelowMinimumSize);
+        }
+        let margin = margin::position_margin(size_usd, self.leverage);
+        if !(margin <= self.available) {
+            return Err(EntryBlock::InsufficientCapital);
+        }
+        if !(self.margin_used + margin <= self.config.max_margin_usage * self.portfolio.capital) {
+            return Err(EntryBlock::MarginCap);
+        }
+        let opened = Position::open(opportunity, size_usd, self.leverage, self.config.fee_rate, 0);
+        if let Some(reason) = risk::forced_exit(self.config, &opened) {
+            return Err(EntryBlock::WouldBreach(reason));
+        }
+        Ok(EntryPlan { size_usd, leverage: self.leverage, margin })
+    }
+
+    /// Every rule for an entry of `size_usd` per leg on `opportunity`.
+    pub fn check(&self, opportunity: &Opportunity, size_usd: f64) -> Result<EntryPlan, EntryBlock> {
+        opportunity.validate().map_err(EntryBlock::InvalidOpportunity)?;
+        self.check_trade(opportunity)?;
+        self.check_size(opportunity, size_usd)
     }
 }
 
@@ -96,40 +174,7 @@ pub fn check_entry(
     opportunity: &Opportunity,
     size_usd: f64,
 ) -> Result<EntryPlan, EntryBlock> {
-    opportunity
-        .validate()
-        .map_err(EntryBlock::InvalidOpportunity)?;
-    if portfolio.active_count() >= usize::from(config.max_positions)
-        || portfolio.free_slot().is_none()
-    {
-        return Err(EntryBlock::MaxPositions);
-    }
-    if portfolio.holds(opportunity) {
-        return Err(EntryBlock::AlreadyHeld);
-    }
-    if risk::entries_halted(config, portfolio) {
-        return Err(EntryBlock::Halted);
-    }
-    if !(size_usd >= config.min_position_usd && size_usd > 0.0 && size_usd.is_finite()) {
-        return Err(EntryBlock::BelowMinimumSize);
-    }
-    let leverage = margin::entry_leverage(config);
-    let margin = margin::position_margin(size_usd, leverage);
-    if !(margin <= portfolio.available_capital()) {
-        return Err(EntryBlock::InsufficientCapital);
-    }
-    if !(portfolio.margin_used() + margin <= config.max_margin_usage * portfolio.capital) {
-        return Err(EntryBlock::MarginCap);
-    }
-    let opened = Position::open(opportunity, size_usd, leverage, config.fee_rate, 0);
-    if let Some(reason) = risk::forced_exit(config, &opened) {
-        return Err(EntryBlock::WouldBreach(reason));
-    }
-    Ok(EntryPlan {
-        size_usd,
-        leverage,
-        margin,
-    })
+    EntryGate::new(config, portfolio).check(opportunity, size_usd)
 }
 
 /// Size an entry of `tier` from the available capital and check it ([`check_entry`]).
@@ -139,34 +184,47 @@ pub fn plan_entry(
     opportunity: &Opportunity,
     tier: SizeTier,
 ) -> Result<EntryPlan, EntryBlock> {
-    let size = sizing::position_size(portfolio.available_capital(), config, tier);
-    check_entry(config, portfolio, opportunity, size)
+    let gate = EntryGate::new(config, portfolio);
+    gate.check(opportunity, gate.size(tier))
 }
 
 /// The 36-action mask for this state.
 pub fn action_mask(config: &TradingConfig, portfolio: &Portfolio, slots: &Slots<'_>) -> ActionMask {
+    if config.validate().is_err() || portfolio.validate().is_err() {
+        return hold_and_exits(portfolio);
+    }
+    mask_of_valid(config, portfolio, slots)
+}
+
+/// HOLD and the EXIT of every active slot.
+fn hold_and_exits(portfolio: &Portfolio) -> ActionMask {
     let mut mask = ActionMask::hold_only();
     for (j, p) in portfolio.positions.iter().enumerate() {
         if p.is_some() {
-            mask.set(
-                usize::from(Action::Exit { slot: j as u8 }.index().expect("slot < 5")),
-                true,
-            );
+            mask.set(usize::from(Action::Exit { slot: j as u8 }.index().expect("slot < 5")), true);
         }
     }
-    if config.validate().is_err() || portfolio.validate().is_err() {
+    mask
+}
+
+/// [`action_mask`] of a configuration and portfolio already validated.
+pub(crate) fn mask_of_valid(config: &TradingConfig, portfolio: &Portfolio, slots: &Slots<'_>) -> ActionMask {
+    let mut mask = hold_and_exits(portfolio);
+    let gate = EntryGate::new(config, portfolio);
+    if gate.blocked().is_some() {
         return mask;
     }
+    let sizes = SizeTier::ALL.map(|tier| (tier, gate.size(tier)));
     for (i, opportunity) in slots.iter().enumerate() {
         let Some(opportunity) = opportunity else {
             continue;
         };
-        for size in SizeTier::ALL {
-            if plan_entry(config, portfolio, opportunity, size).is_ok() {
-                let action = Action::Enter {
-                    slot: i as u8,
-                    size,
-                };
+        if gate.check_trade(opportunity).is_err() {
+            continue;
+        }
+        for (tier, size) in sizes {
+            if gate.check_size(opportunity, size).is_ok() {
+                let action = Action::Enter { slot: i as u8, size: tier };
                 mask.set(usize::from(action.index().expect("slot < 10")), true);
             }
         }
@@ -181,9 +239,9 @@ mod tests {
     use crate::position::tests::btc_position;
 
     fn slots(o: &Opportunity) -> Slots<'_> {
-        let mut s: Slots<'_> = [None; OPPORTUNITY_SLOTS];
+        let mut s = [None; crate::OPPORTUNITY_SLOTS];
         s[3] = Some(o);
-        s
+        Slots::new(s).unwrap()
     }
 
     fn enter(slot: u8, size: SizeTier) -> usize {
@@ -197,12 +255,7 @@ mod tests {
         let m = action_mask(&config, &Portfolio::new(10_000.0), &slots(&o));
         assert_eq!(
             m.iter().collect::<std::vec::Vec<_>>(),
-            [
-                0,
-                enter(3, SizeTier::Small),
-                enter(3, SizeTier::Medium),
-                enter(3, SizeTier::Large)
-            ]
+            [0, enter(3, SizeTier::Small), enter(3, SizeTier::Medium), enter(3, SizeTier::Large)]
         );
     }
 
@@ -224,10 +277,7 @@ mod tests {
 
         let mut bad = o;
         bad.long.price = f64::NAN;
-        assert!(matches!(
-            check_entry(&config, &book, &bad, 100.0),
-            Err(EntryBlock::InvalidOpportunity(_))
-        ));
+        assert!(matches!(check_entry(&config, &book, &bad, 100.0), Err(EntryBlock::InvalidOpportunity(_))));
 
         let mut full = book;
         let mut other = btc_position();
@@ -235,51 +285,26 @@ mod tests {
             other.coin = crate::name(["ETH", "SOL", "XRP"][slot]).unwrap();
             full.positions[slot] = Some(other);
         }
-        assert_eq!(
-            check_entry(&config, &full, &o, 100.0),
-            Err(EntryBlock::MaxPositions)
-        );
+        assert_eq!(check_entry(&config, &full, &o, 100.0), Err(EntryBlock::MaxPositions));
 
         let mut held = book;
         held.positions[0] = Some(btc_position());
-        assert_eq!(
-            check_entry(&config, &held, &o, 100.0),
-            Err(EntryBlock::AlreadyHeld)
-        );
+        assert_eq!(check_entry(&config, &held, &o, 100.0), Err(EntryBlock::AlreadyHeld));
 
         let mut halted = book;
         halted.capital = 9_400.0;
-        assert_eq!(
-            check_entry(&config, &halted, &o, 100.0),
-            Err(EntryBlock::Halted)
-        );
+        assert_eq!(check_entry(&config, &halted, &o, 100.0), Err(EntryBlock::Halted));
 
-        assert_eq!(
-            check_entry(&config, &book, &o, 9.99),
-            Err(EntryBlock::BelowMinimumSize)
-        );
-        assert_eq!(
-            check_entry(&config, &book, &o, f64::NAN),
-            Err(EntryBlock::BelowMinimumSize)
-        );
+        assert_eq!(check_entry(&config, &book, &o, 9.99), Err(EntryBlock::BelowMinimumSize));
+        assert_eq!(check_entry(&config, &book, &o, f64::NAN), Err(EntryBlock::BelowMinimumSize));
         // 1x: 5,001 a leg needs 10,002 margin.
-        assert_eq!(
-            check_entry(&config, &book, &o, 5_001.0),
-            Err(EntryBlock::InsufficientCapital)
-        );
+        assert_eq!(check_entry(&config, &book, &o, 5_001.0), Err(EntryBlock::InsufficientCapital));
         // 4,800 a leg needs 9,600 margin > 95 % of 10,000.
-        assert_eq!(
-            check_entry(&config, &book, &o, 4_800.0),
-            Err(EntryBlock::MarginCap)
-        );
+        assert_eq!(check_entry(&config, &book, &o, 4_800.0), Err(EntryBlock::MarginCap));
         assert!(check_entry(&config, &book, &o, 4_700.0).is_ok());
 
         // A fee so high that entry fees alone breach a -1 % stop.
-        let pricey = TradingConfig {
-            fee_rate: 0.006,
-            stop_loss_threshold: -0.01,
-            ..config
-        };
+        let pricey = TradingConfig { fee_rate: 0.006, stop_loss_threshold: -0.01, ..config };
         assert_eq!(
             check_entry(&pricey, &book, &o, 100.0),
             Err(EntryBlock::WouldBreach(ExitReason::StopLoss))
@@ -298,10 +323,7 @@ mod tests {
         book.capital = f64::NAN;
         let m = action_mask(&config, &book, &slots(&o));
         assert_eq!(m.iter().collect::<std::vec::Vec<_>>(), [0, 35]);
-        let bad = TradingConfig {
-            max_leverage: 0.0,
-            ..config
-        };
+        let bad = TradingConfig { max_leverage: 0.0, ..config };
         let m = action_mask(&bad, &Portfolio::new(1000.0), &slots(&o));
         assert_eq!(m, ActionMask::hold_only());
     }

@@ -5,10 +5,12 @@
 //! the model. The vector is always finite: non-finite or out-of-range input is an error, never a NaN
 //! in the vector.
 
+use crate::action::ActionMask;
 use crate::config::TradingConfig;
 use crate::error::Error;
-use crate::mask::Slots;
+use crate::mask;
 use crate::portfolio::Portfolio;
+use crate::selection::Slots;
 use crate::{MAX_POSITIONS, OPPORTUNITY_SLOTS};
 
 /// Length of the observation.
@@ -28,13 +30,8 @@ pub const OPPORTUNITIES_OFFSET: usize = POSITIONS_OFFSET + MAX_POSITIONS * POSIT
 pub type Observation = [f32; OBSERVATION_LEN];
 
 /// Names of the configuration features.
-pub const CONFIG_NAMES: [&str; 5] = [
-    "max_leverage",
-    "target_utilization",
-    "max_positions",
-    "stop_loss_threshold",
-    "liquidation_buffer",
-];
+pub const CONFIG_NAMES: [&str; 5] =
+    ["max_leverage", "target_utilization", "max_positions", "stop_loss_threshold", "liquidation_buffer"];
 
 /// Names of the portfolio features.
 pub const PORTFOLIO_NAMES: [&str; 10] = [
@@ -90,12 +87,11 @@ pub const OPPORTUNITY_NAMES: [&str; 20] = [
     "position_cost_pct",
 ];
 
-const _: () =
-    assert!(OPPORTUNITIES_OFFSET + OPPORTUNITY_SLOTS * OPPORTUNITY_NAMES.len() == OBSERVATION_LEN);
+const _: () = assert!(OPPORTUNITIES_OFFSET + OPPORTUNITY_SLOTS * OPPORTUNITY_NAMES.len() == OBSERVATION_LEN);
 
 /// Write the observation of this state into `out`. `now` is the current time in hours since the
-/// epoch. Validates the configuration, the portfolio and every filled slot first; on error `out` is
-/// left zeroed.
+/// epoch. Validates the configuration and the portfolio first (the slots hold only valid
+/// opportunities); on error `out` is left zeroed.
 pub fn encode(
     config: &TradingConfig,
     portfolio: &Portfolio,
@@ -103,31 +99,52 @@ pub fn encode(
     now: i64,
     out: &mut Observation,
 ) -> Result<(), Error> {
-    out.fill(0.0);
-    config.validate()?;
-    portfolio.validate()?;
-    for o in slots.iter().flatten() {
-        o.validate()?;
+    if let Err(e) = config.validate().and_then(|()| portfolio.validate()) {
+        out.fill(0.0);
+        return Err(e);
     }
+    write(config, portfolio, slots, now, out)
+}
+
+/// [`encode`] and [`mask::action_mask`] of one state, validating it once. On error `out` is left
+/// zeroed.
+pub fn encode_with_mask(
+    config: &TradingConfig,
+    portfolio: &Portfolio,
+    slots: &Slots<'_>,
+    now: i64,
+    out: &mut Observation,
+) -> Result<ActionMask, Error> {
+    encode(config, portfolio, slots, now, out)?;
+    Ok(mask::mask_of_valid(config, portfolio, slots))
+}
+
+/// Write the features of a validated state; refuses a result that is not finite.
+fn write(
+    config: &TradingConfig,
+    portfolio: &Portfolio,
+    slots: &Slots<'_>,
+    now: i64,
+    out: &mut Observation,
+) -> Result<(), Error> {
     out[CONFIG_OFFSET..PORTFOLIO_OFFSET].copy_from_slice(&config.features());
     out[PORTFOLIO_OFFSET..POSITIONS_OFFSET].copy_from_slice(&portfolio.features(config));
-    for (slot, chunk) in out[POSITIONS_OFFSET..OPPORTUNITIES_OFFSET]
-        .chunks_exact_mut(POSITION_NAMES.len())
-        .enumerate()
+    for (slot, chunk) in
+        out[POSITIONS_OFFSET..OPPORTUNITIES_OFFSET].chunks_exact_mut(POSITION_NAMES.len()).enumerate()
     {
-        if let Some(p) = &portfolio.positions[slot] {
-            chunk.copy_from_slice(&p.features(now, portfolio.capital));
+        match &portfolio.positions[slot] {
+            Some(p) => chunk.copy_from_slice(&p.features(now, portfolio.capital)),
+            None => chunk.fill(0.0),
         }
     }
-    for (slot, chunk) in out[OPPORTUNITIES_OFFSET..]
-        .chunks_exact_mut(OPPORTUNITY_NAMES.len())
-        .enumerate()
-    {
-        if let Some(o) = slots[slot] {
-            chunk.copy_from_slice(&o.features(config.fee_rate));
+    for (slot, chunk) in out[OPPORTUNITIES_OFFSET..].chunks_exact_mut(OPPORTUNITY_NAMES.len()).enumerate() {
+        match slots.get(slot) {
+            Some(o) => chunk.copy_from_slice(&o.features(config.fee_rate)),
+            None => chunk.fill(0.0),
         }
     }
-    if let Some(index) = out.iter().position(|x| !x.is_finite()) {
+    if !out.iter().fold(true, |ok, x| ok & x.is_finite()) {
+        let index = out.iter().position(|x| !x.is_finite()).unwrap_or(0);
         out.fill(0.0);
         return Err(Error::NonFiniteFeature { index });
     }
@@ -154,19 +171,11 @@ pub fn feature_name(index: usize) -> Option<(&'static str, usize, &'static str)>
         i if i < POSITIONS_OFFSET => Some(("portfolio", 0, PORTFOLIO_NAMES[i - PORTFOLIO_OFFSET])),
         i if i < OPPORTUNITIES_OFFSET => {
             let k = i - POSITIONS_OFFSET;
-            Some((
-                "position",
-                k / POSITION_NAMES.len(),
-                POSITION_NAMES[k % POSITION_NAMES.len()],
-            ))
+            Some(("position", k / POSITION_NAMES.len(), POSITION_NAMES[k % POSITION_NAMES.len()]))
         }
         i if i < OBSERVATION_LEN => {
             let k = i - OPPORTUNITIES_OFFSET;
-            Some((
-                "opportunity",
-                k / OPPORTUNITY_NAMES.len(),
-                OPPORTUNITY_NAMES[k % OPPORTUNITY_NAMES.len()],
-            ))
+            Some(("opportunity", k / OPPORTUNITY_NAMES.len(), OPPORTUNITY_NAMES[k % OPPORTUNITY_NAMES.len()]))
         }
         _ => None,
     }
@@ -180,16 +189,14 @@ mod tests {
 
     #[test]
     fn layout_and_placement() {
-        assert_eq!(
-            (PORTFOLIO_OFFSET, POSITIONS_OFFSET, OPPORTUNITIES_OFFSET),
-            (5, 15, 75)
-        );
+        assert_eq!((PORTFOLIO_OFFSET, POSITIONS_OFFSET, OPPORTUNITIES_OFFSET), (5, 15, 75));
         let config = TradingConfig::balanced();
         let mut book = Portfolio::new(10_000.0);
         book.positions[1] = Some(btc_position());
         let o = btc();
-        let mut slots: Slots<'_> = [None; OPPORTUNITY_SLOTS];
+        let mut slots = [None; OPPORTUNITY_SLOTS];
         slots[9] = Some(&o);
+        let slots = Slots::new(slots).unwrap();
         let obs = observe(&config, &book, &slots, 130).unwrap();
         assert_eq!(&obs[..5], &config.features());
         assert_eq!(&obs[5..15], &book.features(&config));
@@ -199,47 +206,39 @@ mod tests {
         assert_eq!(&obs[255..], &o.features(config.fee_rate));
         assert_eq!(feature_name(27), Some(("position", 1, "is_active")));
         assert_eq!(feature_name(255), Some(("opportunity", 9, "is_valid")));
-        assert_eq!(
-            feature_name(274),
-            Some(("opportunity", 9, "position_cost_pct"))
-        );
+        assert_eq!(feature_name(274), Some(("opportunity", 9, "position_cost_pct")));
         assert_eq!(feature_name(275), None);
     }
 
     #[test]
     fn non_finite_input_is_an_error_not_a_nan() {
         let config = TradingConfig::default();
-        let book = Portfolio::new(10_000.0);
+        let mut book = Portfolio::new(10_000.0);
         let mut o = btc();
         o.spread_std_pct = f64::NAN;
-        let mut slots: Slots<'_> = [None; OPPORTUNITY_SLOTS];
+        let mut slots = [None; OPPORTUNITY_SLOTS];
         slots[0] = Some(&o);
+        assert!(Slots::new(slots).is_err());
+        let mut p = btc_position();
+        p.long.price = f64::INFINITY;
+        book.positions[0] = Some(p);
         let mut out = [1.0; OBSERVATION_LEN];
-        assert!(encode(&config, &book, &slots, 0, &mut out).is_err());
+        assert!(encode(&config, &book, &Slots::default(), 0, &mut out).is_err());
         assert!(out.iter().all(|&x| x == 0.0));
         // Finite in f64 but too large for f32.
         let mut huge = Portfolio::new(1e11);
         huge.capital = 1e11;
         huge.initial_capital = 1e-300;
-        assert_eq!(
-            observe(&config, &huge, &[None; OPPORTUNITY_SLOTS], 0),
-            Err(Error::NonFiniteFeature { index: 5 })
-        );
+        assert_eq!(observe(&config, &huge, &Slots::default(), 0), Err(Error::NonFiniteFeature { index: 5 }));
     }
 
     #[test]
     fn docs_list_every_feature() {
         let doc = include_str!("../../docs/observation.md");
-        for name in CONFIG_NAMES
-            .iter()
-            .chain(&PORTFOLIO_NAMES)
-            .chain(&POSITION_NAMES)
-            .chain(&OPPORTUNITY_NAMES)
+        for name in
+            CONFIG_NAMES.iter().chain(&PORTFOLIO_NAMES).chain(&POSITION_NAMES).chain(&OPPORTUNITY_NAMES)
         {
-            assert!(
-                doc.contains(&std::format!("`{name}`")),
-                "docs/observation.md misses {name}"
-            );
+            assert!(doc.contains(&std::format!("`{name}`")), "docs/observation.md misses {name}");
         }
     }
 }

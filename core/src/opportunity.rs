@@ -7,7 +7,7 @@
 //! quote currency.
 
 use crate::Name;
-use crate::error::{Error, check_at_least, check_finite, check_range};
+use crate::error::{Error, FINITE, INTERVAL, NON_NEGATIVE, PRICE, RATE, check_all};
 
 /// Hours in a year of a 24/7 market.
 pub const HOURS_PER_YEAR: f64 = 8760.0;
@@ -38,47 +38,6 @@ impl Leg {
     pub fn hourly_rate(&self) -> f64 {
         self.funding_rate / self.interval_hours
     }
-
-    fn validate(&self, side: Side) -> Result<(), Error> {
-        check_positive_price(side.field("price"), self.price)?;
-        check_range(
-            side.field("funding_rate"),
-            self.funding_rate,
-            -1.0,
-            1.0,
-            false,
-        )?;
-        check_range(
-            side.field("interval_hours"),
-            self.interval_hours,
-            0.0,
-            24.0,
-            true,
-        )
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Side {
-    Long,
-    Short,
-}
-
-impl Side {
-    fn field(self, name: &'static str) -> &'static str {
-        match (self, name) {
-            (Side::Long, "price") => "opportunity.long.price",
-            (Side::Long, "funding_rate") => "opportunity.long.funding_rate",
-            (Side::Long, _) => "opportunity.long.interval_hours",
-            (Side::Short, "price") => "opportunity.short.price",
-            (Side::Short, "funding_rate") => "opportunity.short.funding_rate",
-            (Side::Short, _) => "opportunity.short.interval_hours",
-        }
-    }
-}
-
-fn check_positive_price(field: &'static str, price: f64) -> Result<(), Error> {
-    check_range(field, price, 0.0, 1e12, true)
 }
 
 /// A cross-exchange funding-rate arbitrage opportunity with the market statistics the policy sees.
@@ -117,41 +76,22 @@ impl Opportunity {
         if self.long.venue == self.short.venue {
             return Err(Error::SameVenue);
         }
-        if self.coin.is_empty() || self.long.venue.is_empty() || self.short.venue.is_empty() {
-            return Err(Error::BadName { len: 0 });
-        }
-        self.long.validate(Side::Long)?;
-        self.short.validate(Side::Short)?;
-        check_range(
-            "opportunity.profit_8h_24h_avg",
-            self.profit_8h_24h_avg,
-            -1.0,
-            1.0,
-            false,
-        )?;
-        check_range(
-            "opportunity.profit_8h_3d_avg",
-            self.profit_8h_3d_avg,
-            -1.0,
-            1.0,
-            false,
-        )?;
-        check_finite("opportunity.spread_30_avg_pct", self.spread_30_avg_pct)?;
-        check_finite("opportunity.spread_24h_avg_pct", self.spread_24h_avg_pct)?;
-        check_finite("opportunity.spread_3d_avg_pct", self.spread_3d_avg_pct)?;
-        check_at_least("opportunity.spread_std_pct", self.spread_std_pct, 0.0)?;
-        check_at_least("opportunity.volume_24h_usd", self.volume_24h_usd, 0.0)?;
-        check_range(
-            "opportunity.bid_ask_spread_pct",
-            self.bid_ask_spread_pct,
-            0.0,
-            100.0,
-            false,
-        )?;
-        check_at_least(
-            "opportunity.orderbook_depth_usd",
-            self.orderbook_depth_usd,
-            0.0,
+        check_all!(
+            ("opportunity.long.price", self.long.price, PRICE),
+            ("opportunity.long.funding_rate", self.long.funding_rate, RATE),
+            ("opportunity.long.interval_hours", self.long.interval_hours, INTERVAL),
+            ("opportunity.short.price", self.short.price, PRICE),
+            ("opportunity.short.funding_rate", self.short.funding_rate, RATE),
+            ("opportunity.short.interval_hours", self.short.interval_hours, INTERVAL),
+            ("opportunity.profit_8h_24h_avg", self.profit_8h_24h_avg, RATE),
+            ("opportunity.profit_8h_3d_avg", self.profit_8h_3d_avg, RATE),
+            ("opportunity.spread_30_avg_pct", self.spread_30_avg_pct, FINITE),
+            ("opportunity.spread_24h_avg_pct", self.spread_24h_avg_pct, FINITE),
+            ("opportunity.spread_3d_avg_pct", self.spread_3d_avg_pct, FINITE),
+            ("opportunity.spread_std_pct", self.spread_std_pct, NON_NEGATIVE),
+            ("opportunity.volume_24h_usd", self.volume_24h_usd, NON_NEGATIVE),
+            ("opportunity.bid_ask_spread_pct", self.bid_ask_spread_pct, (0.0, 100.0, false)),
+            ("opportunity.orderbook_depth_usd", self.orderbook_depth_usd, NON_NEGATIVE),
         )
     }
 
@@ -184,24 +124,20 @@ impl Opportunity {
     /// Expected net profit of holding the position for [`ESTIMATE_HOURS`] at the 24 h average funding
     /// difference, after [`Self::position_cost_pct`], percent of its size.
     pub fn estimated_profit_pct(&self, fee_rate: f64) -> f64 {
+        self.expected_funding_pct() - self.position_cost_pct(fee_rate)
+    }
+
+    /// Funding earned over [`ESTIMATE_HOURS`] at the 24 h average difference, percent of size.
+    fn expected_funding_pct(&self) -> f64 {
         self.profit_8h_24h_avg * (ESTIMATE_HOURS / PROFIT_HOURS) * 100.0
-            - self.position_cost_pct(fee_rate)
     }
 
     /// The composite score that ranks opportunities (the plan's `APR x quality`): the 24 h average
     /// APR times a quality factor of 1, halved when 24 h volume is at most 1 M USD and halved again
     /// when the bid-ask spread is at least 0.1 %.
     pub fn score(&self) -> f64 {
-        let volume = if self.volume_24h_usd > LIQUID_VOLUME_USD {
-            1.0
-        } else {
-            0.5
-        };
-        let tight = if self.bid_ask_spread_pct < TIGHT_BID_ASK_PCT {
-            1.0
-        } else {
-            0.5
-        };
+        let volume = if self.volume_24h_usd > LIQUID_VOLUME_USD { 1.0 } else { 0.5 };
+        let tight = if self.bid_ask_spread_pct < TIGHT_BID_ASK_PCT { 1.0 } else { 0.5 };
         self.apr_24h() * volume * tight
     }
 
@@ -213,27 +149,29 @@ impl Opportunity {
     /// The 20 observation features of a filled slot, in the plan's order (see
     /// `docs/observation.md`). The caller validates the opportunity first.
     pub fn features(&self, fee_rate: f64) -> [f32; 20] {
+        let profit_8h = self.profit_8h();
+        let cost_pct = self.position_cost_pct(fee_rate);
         [
             1.0,
             self.long.funding_rate as f32,
             self.short.funding_rate as f32,
             (self.long.interval_hours / PROFIT_HOURS) as f32,
             (self.short.interval_hours / PROFIT_HOURS) as f32,
-            self.profit_8h() as f32,
+            profit_8h as f32,
             self.profit_8h_24h_avg as f32,
             self.profit_8h_3d_avg as f32,
-            self.apr() as f32,
+            per_8h_to_apr(profit_8h) as f32,
             self.apr_24h() as f32,
             per_8h_to_apr(self.profit_8h_3d_avg) as f32,
             self.spread_30_avg_pct as f32,
             self.spread_24h_avg_pct as f32,
             self.spread_3d_avg_pct as f32,
             self.spread_std_pct as f32,
-            libm::log10(1.0 + self.volume_24h_usd) as f32,
+            libm::log10f(1.0 + self.volume_24h_usd as f32),
             self.bid_ask_spread_pct as f32,
-            libm::log10(1.0 + self.orderbook_depth_usd) as f32,
-            self.estimated_profit_pct(fee_rate) as f32,
-            self.position_cost_pct(fee_rate) as f32,
+            libm::log10f(1.0 + self.orderbook_depth_usd as f32),
+            (self.expected_funding_pct() - cost_pct) as f32,
+            cost_pct as f32,
         ]
     }
 }
@@ -322,21 +260,12 @@ pub(crate) mod tests {
         assert_eq!(o.validate(), Err(Error::SameVenue));
         let mut o = btc();
         o.long.price = 0.0;
-        assert!(matches!(
-            o.validate(),
-            Err(Error::OutOfRange {
-                field: "opportunity.long.price",
-                ..
-            })
-        ));
+        assert!(matches!(o.validate(), Err(Error::OutOfRange { field: "opportunity.long.price", .. })));
         let mut o = btc();
         o.short.funding_rate = f64::NAN;
         assert!(matches!(
             o.validate(),
-            Err(Error::OutOfRange {
-                field: "opportunity.short.funding_rate",
-                ..
-            })
+            Err(Error::OutOfRange { field: "opportunity.short.funding_rate", .. })
         ));
         let mut o = btc();
         o.short.interval_hours = 0.0;

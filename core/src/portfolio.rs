@@ -2,13 +2,16 @@
 
 use crate::MAX_POSITIONS;
 use crate::config::TradingConfig;
-use crate::error::{Error, check_range};
+use crate::error::{Bounds, Error, check_all};
 use crate::opportunity::Opportunity;
 use crate::position::{Position, ratio};
 
 /// `min_liquidation_distance` of a book without positions: as far from liquidation as a price can
 /// be (a long leg at 1x with a price of zero).
 pub const NO_POSITION_LIQUIDATION_DISTANCE: f64 = 1.0;
+
+/// Allowed initial and peak capital: positive, at most 1e12 USD.
+pub const CAPITAL: Bounds = (0.0, 1e12, true);
 
 /// Capital, its history within the episode and the five execution slots.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,10 +51,7 @@ impl Portfolio {
 
     /// The open positions with their slot indices.
     pub fn active(&self) -> impl Iterator<Item = (usize, &Position)> {
-        self.positions
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| p.as_ref().map(|p| (i, p)))
+        self.positions.iter().enumerate().filter_map(|(i, p)| p.as_ref().map(|p| (i, p)))
     }
 
     /// Number of open positions.
@@ -86,11 +86,7 @@ impl Portfolio {
 
     /// Current drawdown from the peak, fraction (0 at the peak).
     pub fn drawdown(&self) -> f64 {
-        if self.peak_capital > 0.0 {
-            (1.0 - self.capital / self.peak_capital).max(0.0)
-        } else {
-            0.0
-        }
+        if self.peak_capital > 0.0 { (1.0 - self.capital / self.peak_capital).max(0.0) } else { 0.0 }
     }
 
     /// Fold the current capital into the peak and the maximum drawdown.
@@ -102,36 +98,18 @@ impl Portfolio {
     /// Closest distance to liquidation over all positions, fraction;
     /// [`NO_POSITION_LIQUIDATION_DISTANCE`] without positions.
     pub fn min_liquidation_distance(&self) -> f64 {
-        self.active()
-            .map(|(_, p)| p.liquidation_distance())
-            .fold(NO_POSITION_LIQUIDATION_DISTANCE, f64::min)
+        self.active().map(|(_, p)| p.liquidation_distance()).fold(NO_POSITION_LIQUIDATION_DISTANCE, f64::min)
     }
 
     /// Check the capital figures (finite, initial capital and peak positive) and every position.
     pub fn validate(&self) -> Result<(), Error> {
-        check_range(
-            "portfolio.initial_capital",
-            self.initial_capital,
-            0.0,
-            1e12,
-            true,
-        )?;
-        check_range("portfolio.capital", self.capital, -1e12, 1e12, false)?;
-        check_range("portfolio.peak_capital", self.peak_capital, 0.0, 1e12, true)?;
-        check_range("portfolio.max_drawdown", self.max_drawdown, 0.0, 1.0, false)?;
-        check_range(
-            "portfolio.day_start_capital",
-            self.day_start_capital,
-            -1e12,
-            1e12,
-            false,
-        )?;
-        check_range(
-            "portfolio.episode_progress",
-            self.episode_progress,
-            0.0,
-            1.0,
-            false,
+        check_all!(
+            ("portfolio.initial_capital", self.initial_capital, CAPITAL),
+            ("portfolio.capital", self.capital, (-1e12, 1e12, false)),
+            ("portfolio.peak_capital", self.peak_capital, CAPITAL),
+            ("portfolio.max_drawdown", self.max_drawdown, (0.0, 1.0, false)),
+            ("portfolio.day_start_capital", self.day_start_capital, (-1e12, 1e12, false)),
+            ("portfolio.episode_progress", self.episode_progress, (0.0, 1.0, false)),
         )?;
         self.active().try_for_each(|(_, p)| p.validate())
     }
@@ -141,10 +119,7 @@ impl Portfolio {
     pub fn features(&self, config: &TradingConfig) -> [f32; 10] {
         let active = self.active_count();
         let avg_pnl_pct = if active > 0 {
-            self.active()
-                .map(|(_, p)| p.net_pnl_fraction() * 100.0)
-                .sum::<f64>()
-                / active as f64
+            self.active().map(|(_, p)| p.net_pnl_fraction() * 100.0).sum::<f64>() / active as f64
         } else {
             0.0
         };
@@ -197,10 +172,7 @@ mod tests {
 
     #[test]
     fn features_by_hand() {
-        let config = TradingConfig {
-            max_positions: 4,
-            ..Default::default()
-        };
+        let config = TradingConfig { max_positions: 4, ..Default::default() };
         let mut book = Portfolio::new(10_000.0);
         let empty = book.features(&config);
         assert_eq!(empty, [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0]);

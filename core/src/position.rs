@@ -1,7 +1,7 @@
 //! An open arbitrage position: two legs of equal entry notional on one coin.
 
 use crate::Name;
-use crate::error::{Error, check_at_least, check_range};
+use crate::error::{Error, INTERVAL, NON_NEGATIVE, PRICE, RATE, check_all};
 use crate::margin;
 use crate::opportunity::{Leg, Opportunity, PROFIT_HOURS, spread_pct};
 
@@ -45,19 +45,6 @@ impl PositionLeg {
     pub fn notional(&self, size_usd: f64) -> f64 {
         self.quantity(size_usd) * self.price
     }
-
-    fn validate(
-        &self,
-        entry: &'static str,
-        price: &'static str,
-        rate: &'static str,
-        interval: &'static str,
-    ) -> Result<(), Error> {
-        check_range(entry, self.entry_price, 0.0, 1e12, true)?;
-        check_range(price, self.price, 0.0, 1e12, true)?;
-        check_range(rate, self.funding_rate, -1.0, 1.0, false)?;
-        check_range(interval, self.interval_hours, 0.0, 24.0, true)
-    }
 }
 
 /// An arbitrage execution: long `coin` on one venue, short it on another, `size_usd` notional each at
@@ -88,13 +75,7 @@ pub struct Position {
 
 impl Position {
     /// Open a position on `opportunity` at its current prices, paying `fee_rate` on both legs.
-    pub fn open(
-        opportunity: &Opportunity,
-        size_usd: f64,
-        leverage: f64,
-        fee_rate: f64,
-        hour: i64,
-    ) -> Self {
+    pub fn open(opportunity: &Opportunity, size_usd: f64, leverage: f64, fee_rate: f64, hour: i64) -> Self {
         Position {
             coin: opportunity.coin,
             long: PositionLeg::opened(&opportunity.long),
@@ -160,9 +141,8 @@ impl Position {
     /// Distance to liquidation of the closer leg, fraction of its current price.
     pub fn liquidation_distance(&self) -> f64 {
         let (long_liq, short_liq) = self.liquidation_prices();
-        margin::long_liquidation_distance(self.long.price, long_liq).min(
-            margin::short_liquidation_distance(self.short.price, short_liq),
-        )
+        margin::long_liquidation_distance(self.long.price, long_liq)
+            .min(margin::short_liquidation_distance(self.short.price, short_liq))
     }
 
     /// Fees to close both legs at current prices, USD.
@@ -181,33 +161,22 @@ impl Position {
         if self.long.venue == self.short.venue {
             return Err(Error::SameVenue);
         }
-        if self.coin.is_empty() || self.long.venue.is_empty() || self.short.venue.is_empty() {
-            return Err(Error::BadName { len: 0 });
-        }
-        self.long.validate(
-            "position.long.entry_price",
-            "position.long.price",
-            "position.long.funding_rate",
-            "position.long.interval_hours",
-        )?;
-        self.short.validate(
-            "position.short.entry_price",
-            "position.short.price",
-            "position.short.funding_rate",
-            "position.short.interval_hours",
-        )?;
-        check_range("position.size_usd", self.size_usd, 0.0, 1e12, true)?;
-        check_range(
-            "position.leverage",
-            self.leverage,
-            1.0,
-            MAX_POSITION_LEVERAGE,
-            false,
-        )?;
-        check_at_least("position.funding_received", self.funding_received, 0.0)?;
-        check_at_least("position.funding_paid", self.funding_paid, 0.0)?;
-        check_at_least("position.fees_paid", self.fees_paid, 0.0)?;
-        check_at_least("position.entry_spread_pct", self.entry_spread_pct, 0.0)
+        check_all!(
+            ("position.long.entry_price", self.long.entry_price, PRICE),
+            ("position.long.price", self.long.price, PRICE),
+            ("position.long.funding_rate", self.long.funding_rate, RATE),
+            ("position.long.interval_hours", self.long.interval_hours, INTERVAL),
+            ("position.short.entry_price", self.short.entry_price, PRICE),
+            ("position.short.price", self.short.price, PRICE),
+            ("position.short.funding_rate", self.short.funding_rate, RATE),
+            ("position.short.interval_hours", self.short.interval_hours, INTERVAL),
+            ("position.size_usd", self.size_usd, (0.0, 1e12, true)),
+            ("position.leverage", self.leverage, (1.0, MAX_POSITION_LEVERAGE, false)),
+            ("position.funding_received", self.funding_received, NON_NEGATIVE),
+            ("position.funding_paid", self.funding_paid, NON_NEGATIVE),
+            ("position.fees_paid", self.fees_paid, NON_NEGATIVE),
+            ("position.entry_spread_pct", self.entry_spread_pct, NON_NEGATIVE),
+        )
     }
 
     /// The 12 observation features of an active slot, in the plan's order (see
@@ -240,11 +209,7 @@ pub fn entry_fees(size_usd: f64, fee_rate: f64) -> f64 {
 
 /// `numerator / denominator`, or 0 when the denominator is not positive.
 pub(crate) fn ratio(numerator: f64, denominator: f64) -> f64 {
-    if denominator > 0.0 {
-        numerator / denominator
-    } else {
-        0.0
-    }
+    if denominator > 0.0 { numerator / denominator } else { 0.0 }
 }
 
 #[cfg(test)]
@@ -318,12 +283,6 @@ pub(crate) mod tests {
         assert!(p.validate().is_err());
         let mut p = btc_position();
         p.short.price = f64::NAN;
-        assert!(matches!(
-            p.validate(),
-            Err(Error::OutOfRange {
-                field: "position.short.price",
-                ..
-            })
-        ));
+        assert!(matches!(p.validate(), Err(Error::OutOfRange { field: "position.short.price", .. })));
     }
 }

@@ -79,28 +79,11 @@ impl RewardParams {
     /// The reward of a step.
     pub fn reward(&self, o: &StepOutcome) -> Reward {
         let pnl_pct = (o.capital_after - o.capital_before) / o.initial_capital * 100.0;
-        let entry = if o.entered {
-            -(2.0 * o.fee_rate * 100.0) * self.entry_fee_scale
-        } else {
-            0.0
-        };
+        let entry = if o.entered { -(2.0 * o.fee_rate * 100.0) * self.entry_fee_scale } else { 0.0 };
         let shortfall = self.liquidation_threshold - o.min_liquidation_distance;
-        let liquidation = if shortfall > 0.0 {
-            -shortfall * self.liquidation_scale
-        } else {
-            0.0
-        };
-        let stop_loss = if o.stop_loss_hit {
-            -self.stop_loss_penalty
-        } else {
-            0.0
-        };
-        Reward {
-            pnl: pnl_pct * self.pnl_scale,
-            entry,
-            liquidation,
-            stop_loss,
-        }
+        let liquidation = if shortfall > 0.0 { -shortfall * self.liquidation_scale } else { 0.0 };
+        let stop_loss = if o.stop_loss_hit { -self.stop_loss_penalty } else { 0.0 };
+        Reward { pnl: pnl_pct * self.pnl_scale, entry, liquidation, stop_loss }
     }
 }
 
@@ -125,43 +108,24 @@ mod tests {
         let p = RewardParams::default();
         assert_eq!(p.reward(&outcome()).total(), 0.0);
         // +15 USD on 10,000 initial: 0.15 % x 3 = 0.45.
-        let r = p.reward(&StepOutcome {
-            capital_after: 10_015.0,
-            ..outcome()
-        });
+        let r = p.reward(&StepOutcome { capital_after: 10_015.0, ..outcome() });
         assert!((r.pnl - 0.45).abs() < 1e-12);
         // Entry at 0.1 % a side: 0.2 % x 3 = -0.6 (the plan's figure).
-        let r = p.reward(&StepOutcome {
-            entered: true,
-            ..outcome()
-        });
+        let r = p.reward(&StepOutcome { entered: true, ..outcome() });
         assert!((r.entry + 0.6).abs() < 1e-12);
         // 10 % from liquidation: (0.15 - 0.10) x 20 = -1.
-        let r = p.reward(&StepOutcome {
-            min_liquidation_distance: 0.10,
-            ..outcome()
-        });
+        let r = p.reward(&StepOutcome { min_liquidation_distance: 0.10, ..outcome() });
         assert!((r.liquidation + 1.0).abs() < 1e-12);
-        let r = p.reward(&StepOutcome {
-            min_liquidation_distance: 0.15,
-            ..outcome()
-        });
+        let r = p.reward(&StepOutcome { min_liquidation_distance: 0.15, ..outcome() });
         assert_eq!(r.liquidation, 0.0);
-        let r = p.reward(&StepOutcome {
-            stop_loss_hit: true,
-            capital_after: 9_990.0,
-            ..outcome()
-        });
+        let r = p.reward(&StepOutcome { stop_loss_hit: true, capital_after: 9_990.0, ..outcome() });
         assert!((r.total() - (-0.3 - 2.0)).abs() < 1e-12);
     }
 
     #[test]
     fn reward_is_capital_independent() {
         let p = RewardParams::default();
-        let small = p.reward(&StepOutcome {
-            capital_after: 10_010.0,
-            ..outcome()
-        });
+        let small = p.reward(&StepOutcome { capital_after: 10_010.0, ..outcome() });
         let big = p.reward(&StepOutcome {
             initial_capital: 1e6,
             capital_before: 1e6,

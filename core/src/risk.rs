@@ -54,15 +54,8 @@ pub fn forced_exit(config: &TradingConfig, position: &Position) -> Option<ExitRe
 }
 
 /// The forced exit of every slot (`None` for empty slots and positions within limits).
-pub fn forced_exits(
-    config: &TradingConfig,
-    portfolio: &Portfolio,
-) -> [Option<ExitReason>; MAX_POSITIONS] {
-    core::array::from_fn(|i| {
-        portfolio.positions[i]
-            .as_ref()
-            .and_then(|p| forced_exit(config, p))
-    })
+pub fn forced_exits(config: &TradingConfig, portfolio: &Portfolio) -> [Option<ExitReason>; MAX_POSITIONS] {
+    core::array::from_fn(|i| portfolio.positions[i].as_ref().and_then(|p| forced_exit(config, p)))
 }
 
 /// Whether new entries are halted: the halt was triggered earlier today, or capital is at least
@@ -79,10 +72,7 @@ mod tests {
 
     #[test]
     fn stop_loss_fires_below_the_threshold() {
-        let config = TradingConfig {
-            stop_loss_threshold: -0.02,
-            ..Default::default()
-        };
+        let config = TradingConfig { stop_loss_threshold: -0.02, ..Default::default() };
         let mut p = btc_position(); // 2 USD fees on 1,000: -0.2 %
         assert_eq!(forced_exit(&config, &p), None);
         p.funding_paid = 17.0; // -19 USD: -1.9 %
@@ -95,21 +85,15 @@ mod tests {
 
     #[test]
     fn buffer_breach_fires() {
-        let config = TradingConfig {
-            liquidation_buffer: 0.3,
-            stop_loss_threshold: -0.05,
-            ..Default::default()
-        };
+        let config =
+            TradingConfig { liquidation_buffer: 0.3, stop_loss_threshold: -0.05, ..Default::default() };
         let mut p = btc_position(); // 2x: 45 % away
         assert_eq!(forced_exit(&config, &p), None);
         // Move both legs up 20 %: the short is (72,572.5 - 60,060) / 60,060 = 20.8 % away; the hedge
         // keeps net P&L near zero, so only the buffer fires.
         p.long.price = 60_000.0;
         p.short.price = 60_060.0;
-        assert_eq!(
-            forced_exit(&config, &p),
-            Some(ExitReason::LiquidationBuffer)
-        );
+        assert_eq!(forced_exit(&config, &p), Some(ExitReason::LiquidationBuffer));
     }
 
     #[test]
@@ -136,9 +120,6 @@ mod tests {
         losing.funding_paid = 100.0;
         book.positions[1] = Some(btc_position());
         book.positions[3] = Some(losing);
-        assert_eq!(
-            forced_exits(&config, &book),
-            [None, None, None, Some(ExitReason::StopLoss), None]
-        );
+        assert_eq!(forced_exits(&config, &book), [None, None, None, Some(ExitReason::StopLoss), None]);
     }
 }

@@ -4,8 +4,41 @@
 //! [`Opportunity::score`], highest first; equal scores keep the caller's order (lower index first).
 
 use crate::OPPORTUNITY_SLOTS;
-use crate::mask::Slots;
+use crate::error::Error;
 use crate::opportunity::Opportunity;
+
+/// The ten opportunity slots the policy sees. Every filled slot holds an opportunity that passed
+/// [`Opportunity::validate`]: the constructors check, so the observation and the mask need not.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Slots<'a>([Option<&'a Opportunity>; OPPORTUNITY_SLOTS]);
+
+impl<'a> Slots<'a> {
+    /// Slots holding exactly these opportunities; the first invalid one is an error.
+    pub fn new(slots: [Option<&'a Opportunity>; OPPORTUNITY_SLOTS]) -> Result<Self, Error> {
+        slots.iter().flatten().try_for_each(|o| o.validate())?;
+        Ok(Slots(slots))
+    }
+
+    /// Slots holding these opportunities, with every invalid one left out (its slot empty).
+    pub fn valid_only(slots: [Option<&'a Opportunity>; OPPORTUNITY_SLOTS]) -> Self {
+        Slots(slots.map(|o| o.filter(|o| o.validate().is_ok())))
+    }
+
+    /// The slots of `selection` over the list it was picked from, without validating again.
+    pub(crate) fn picked(selection: &Selection, opportunities: &'a [Opportunity]) -> Self {
+        Slots(core::array::from_fn(|slot| selection.input_index(slot).map(|i| &opportunities[i])))
+    }
+
+    /// The opportunity in `slot`, if filled.
+    pub fn get(&self, slot: usize) -> Option<&'a Opportunity> {
+        self.0.get(slot).copied().flatten()
+    }
+
+    /// All ten slots in order.
+    pub fn iter(&self) -> impl Iterator<Item = Option<&'a Opportunity>> + '_ {
+        self.0.iter().copied()
+    }
+}
 
 /// The chosen opportunities, as indices into the caller's list, best first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -17,6 +50,11 @@ pub struct Selection {
 impl Selection {
     /// Pick the (up to) ten best valid opportunities.
     pub fn top(opportunities: &[Opportunity]) -> Self {
+        Self::pick(opportunities).0
+    }
+
+    /// Pick the (up to) ten best valid opportunities, with their slots.
+    pub fn pick(opportunities: &[Opportunity]) -> (Self, Slots<'_>) {
         let mut scores = [0.0f64; OPPORTUNITY_SLOTS];
         let mut sel = Selection::default();
         for (i, o) in opportunities.iter().enumerate() {
@@ -25,10 +63,7 @@ impl Selection {
             }
             let score = o.score();
             // Later inputs lose ties, so a new entry goes after every equal score.
-            let at = scores[..sel.len]
-                .iter()
-                .position(|&s| score > s)
-                .unwrap_or(sel.len);
+            let at = scores[..sel.len].iter().position(|&s| score > s).unwrap_or(sel.len);
             if at >= OPPORTUNITY_SLOTS {
                 continue;
             }
@@ -39,7 +74,8 @@ impl Selection {
             sel.indices[at] = i;
             sel.len = end;
         }
-        sel
+        // Every index was validated above.
+        (sel, Slots::picked(&sel, opportunities))
     }
 
     /// The chosen indices into the caller's list, slot 0 first.
@@ -52,9 +88,12 @@ impl Selection {
         self.indices().get(slot).copied()
     }
 
-    /// The ten slots over `opportunities` (the same list the selection was made from).
+    /// The ten slots over `opportunities` (the list the selection was made from; were it another,
+    /// its invalid entries would still be left out).
     pub fn slots<'a>(&self, opportunities: &'a [Opportunity]) -> Slots<'a> {
-        core::array::from_fn(|slot| self.input_index(slot).and_then(|i| opportunities.get(i)))
+        Slots::valid_only(core::array::from_fn(|slot| {
+            self.input_index(slot).and_then(|i| opportunities.get(i))
+        }))
     }
 }
 
@@ -65,33 +104,33 @@ mod tests {
     use std::vec::Vec;
 
     fn with_avg(profit: f64) -> Opportunity {
-        Opportunity {
-            profit_8h_24h_avg: profit,
-            ..btc()
-        }
+        Opportunity { profit_8h_24h_avg: profit, ..btc() }
     }
 
     #[test]
     fn ranks_by_score_and_breaks_ties_by_input_order() {
-        let mut opps: Vec<Opportunity> = [0.0001, 0.0005, 0.0003, 0.0005, -0.0002]
-            .iter()
-            .map(|&p| with_avg(p))
-            .collect();
+        let mut opps: Vec<Opportunity> =
+            [0.0001, 0.0005, 0.0003, 0.0005, -0.0002].iter().map(|&p| with_avg(p)).collect();
         opps[2].long.price = f64::NAN; // invalid: skipped
         let s = Selection::top(&opps);
         assert_eq!(s.indices(), &[1, 3, 0, 4]);
         assert_eq!(s.input_index(1), Some(3));
         assert_eq!(s.input_index(4), None);
+        assert_eq!(Selection::pick(&opps), (s, s.slots(&opps)));
         let slots = s.slots(&opps);
-        assert!(core::ptr::eq(slots[0].unwrap(), &opps[1]));
-        assert!(slots[4].is_none());
+        assert!(core::ptr::eq(slots.get(0).unwrap(), &opps[1]));
+        assert!(slots.get(4).is_none());
+        // Built from another list, its invalid entries are left out.
+        let mut other = opps.clone();
+        other[3].short.interval_hours = f64::INFINITY;
+        assert!(s.slots(&other).get(1).is_none());
+        assert!(Slots::new([Some(&other[3]); OPPORTUNITY_SLOTS]).is_err());
+        assert_eq!(Slots::new([Some(&opps[0]); OPPORTUNITY_SLOTS]).unwrap().iter().flatten().count(), 10);
     }
 
     #[test]
     fn keeps_only_the_best_ten_of_many() {
-        let opps: Vec<Opportunity> = (0..100)
-            .map(|i| with_avg(f64::from((i * 37) % 100) * 1e-5))
-            .collect();
+        let opps: Vec<Opportunity> = (0..100).map(|i| with_avg(f64::from((i * 37) % 100) * 1e-5)).collect();
         let s = Selection::top(&opps);
         assert_eq!(s.indices().len(), 10);
         let mut expected: Vec<usize> = (0..100).collect();

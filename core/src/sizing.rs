@@ -21,11 +21,7 @@ mod tests {
     #[test]
     fn the_plans_worked_example() {
         // 10,000 available, 60 % utilisation, 5 positions -> 1,200 max -> 120 / 240 / 360.
-        let c = TradingConfig {
-            target_utilization: 0.6,
-            max_positions: 5,
-            ..Default::default()
-        };
+        let c = TradingConfig { target_utilization: 0.6, max_positions: 5, ..Default::default() };
         assert!((max_allowed_size(10_000.0, &c) - 1200.0).abs() < 1e-9);
         assert!((position_size(10_000.0, &c, SizeTier::Small) - 120.0).abs() < 1e-9);
         assert!((position_size(10_000.0, &c, SizeTier::Medium) - 240.0).abs() < 1e-9);
@@ -34,11 +30,7 @@ mod tests {
 
     #[test]
     fn size_scales_with_available_capital() {
-        let c = TradingConfig {
-            target_utilization: 0.5,
-            max_positions: 2,
-            ..Default::default()
-        };
+        let c = TradingConfig { target_utilization: 0.5, max_positions: 2, ..Default::default() };
         assert!((position_size(4000.0, &c, SizeTier::Large) - 300.0).abs() < 1e-12);
         assert_eq!(position_size(0.0, &c, SizeTier::Large), 0.0);
     }

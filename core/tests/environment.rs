@@ -7,20 +7,10 @@ use arbpolicy_core::risk::ExitReason;
 use arbpolicy_core::{Action, Error, SizeTier, TradingConfig};
 use common::{Hour, flat, market};
 
-const ENTER_LARGE: Action = Action::Enter {
-    slot: 0,
-    size: SizeTier::Large,
-};
+const ENTER_LARGE: Action = Action::Enter { slot: 0, size: SizeTier::Large };
 
 fn env(hours: &[Hour], episode_hours: usize) -> Environment<arbpolicy_core::market::MemoryMarket> {
-    Environment::new(
-        market(hours),
-        EnvParams {
-            episode_hours,
-            ..Default::default()
-        },
-    )
-    .unwrap()
+    Environment::new(market(hours), EnvParams { episode_hours, ..Default::default() }).unwrap()
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -35,14 +25,14 @@ fn funding_accrues_at_each_venues_own_settlements() {
     let config = TradingConfig::default(); // 1x, 50 %, 3 positions, 0.1 % fee
     e.reset_at(0, config).unwrap();
     // LARGE: 10,000 x 0.5 / 3 x 0.3 = 500 a leg. Fills at t = 1: fees 2 x 0.001 x 500 = 1.
-    let s = e.step(ENTER_LARGE).unwrap();
+    let s = *e.step(ENTER_LARGE).unwrap();
     assert_eq!(s.info.entered, Some(0));
     assert!(close(s.info.fees, 1.0));
     // Entered at the settlement hour t = 1: that settlement is not received.
     assert_eq!(s.info.funding, 0.0);
     let mut funding = 0.0;
     for t in 1..8 {
-        let s = e.step(Action::Hold).unwrap();
+        let s = *e.step(Action::Hold).unwrap();
         funding += s.info.funding;
         if t < 7 {
             // Hours 2..7: Hyperliquid only, the short receives 0.002 % of 500 = 0.01.
@@ -56,7 +46,7 @@ fn funding_accrues_at_each_venues_own_settlements() {
     let p = e.portfolio().positions[0].unwrap();
     assert!(close(p.funding_received, 0.07) && close(p.funding_paid, 0.05));
     // Exit decided at t = 8 fills at t = 9, a settlement hour: the settlement is still received.
-    let s = e.step(Action::Exit { slot: 0 }).unwrap();
+    let s = *e.step(Action::Exit { slot: 0 }).unwrap();
     assert!(close(s.info.funding, 0.01));
     assert!(close(s.info.fees, 1.0));
     let trade = s.info.closed[0].unwrap();
@@ -69,45 +59,27 @@ fn funding_accrues_at_each_venues_own_settlements() {
 #[test]
 fn orders_fill_at_the_next_hours_prices() {
     let mut hours = flat(6, 50_000.0, 0.0, 0.0);
-    hours[1] = Hour {
-        long_price: 50_100.0,
-        short_price: 50_200.0,
-        ..hours[1]
-    };
-    hours[2] = Hour {
-        long_price: 51_000.0,
-        short_price: 51_000.0,
-        ..hours[2]
-    };
-    hours[3] = Hour {
-        long_price: 49_000.0,
-        short_price: 49_500.0,
-        ..hours[3]
-    };
+    hours[1] = Hour { long_price: 50_100.0, short_price: 50_200.0, ..hours[1] };
+    hours[2] = Hour { long_price: 51_000.0, short_price: 51_000.0, ..hours[2] };
+    hours[3] = Hour { long_price: 49_000.0, short_price: 49_500.0, ..hours[3] };
     let mut e = env(&hours, 5);
     e.reset_at(0, TradingConfig::default()).unwrap();
-    let s = e.step(ENTER_LARGE).unwrap();
+    let s = *e.step(ENTER_LARGE).unwrap();
     let p = e.portfolio().positions[0].unwrap();
-    assert_eq!(
-        (p.long.entry_price, p.short.entry_price),
-        (50_100.0, 50_200.0)
-    );
+    assert_eq!((p.long.entry_price, p.short.entry_price), (50_100.0, 50_200.0));
     assert!(close(p.entry_spread_pct, 100.0 / 50_150.0 * 100.0));
     assert!(close(s.info.fees, 1.0));
     assert_eq!(s.info.price_pnl, 0.0);
     // Marked at t = 2: long +900 x 500/50,100, short -800 x 500/50,200.
-    let s = e.step(Action::Hold).unwrap();
+    let s = *e.step(Action::Hold).unwrap();
     let expected = 900.0 * 500.0 / 50_100.0 - 800.0 * 500.0 / 50_200.0;
     assert!(close(s.info.price_pnl, expected));
     // The exit decided at t = 2 (prices 51,000) fills at t = 3 (49,000 / 49,500).
-    let s = e.step(Action::Exit { slot: 0 }).unwrap();
+    let s = *e.step(Action::Exit { slot: 0 }).unwrap();
     let exit_fees = 0.001 * (500.0 / 50_100.0 * 49_000.0 + 500.0 / 50_200.0 * 49_500.0);
     assert!(close(s.info.fees, exit_fees));
     let price_total = -1100.0 * 500.0 / 50_100.0 + 700.0 * 500.0 / 50_200.0;
-    assert!(close(
-        e.portfolio().capital,
-        10_000.0 + price_total - 1.0 - exit_fees
-    ));
+    assert!(close(e.portfolio().capital, 10_000.0 + price_total - 1.0 - exit_fees));
 }
 
 #[test]
@@ -118,18 +90,14 @@ fn a_leg_beyond_its_liquidation_price_loses_its_margin() {
         h.long_price = 62_500.0;
         h.short_price = 62_500.0;
     }
-    let config = TradingConfig {
-        max_leverage: 5.0,
-        liquidation_buffer: 0.1,
-        ..Default::default()
-    };
+    let config = TradingConfig { max_leverage: 5.0, liquidation_buffer: 0.1, ..Default::default() };
     let mut e = env(&hours, 5);
     e.reset_at(0, config).unwrap();
     e.step(ENTER_LARGE).unwrap();
     let p = e.portfolio().positions[0].unwrap();
     assert_eq!(p.leverage, 5.0);
     assert!(close(p.margin(), 200.0));
-    let s = e.step(Action::Hold).unwrap();
+    let s = *e.step(Action::Hold).unwrap();
     let trade = s.info.closed[0].unwrap();
     assert_eq!(trade.reason, ExitReason::Liquidated);
     // Short loses its margin 100; long gains 0.01 coin x 12,500 = 125 and is sold with a fee.
@@ -139,10 +107,7 @@ fn a_leg_beyond_its_liquidation_price_loses_its_margin() {
     assert!(close(e.portfolio().capital, 10_000.0 + 25.0 - 1.625));
     // The proximity penalty does not fire without positions; the P&L reward does.
     assert_eq!(s.info.reward.liquidation, 0.0);
-    assert!(close(
-        s.info.reward.pnl,
-        (25.0 - 0.625) / 10_000.0 * 100.0 * 3.0
-    ));
+    assert!(close(s.info.reward.pnl, (25.0 - 0.625) / 10_000.0 * 100.0 * 3.0));
 }
 
 #[test]
@@ -153,9 +118,9 @@ fn stop_loss_closes_and_is_penalised() {
     }
     let mut e = env(&hours, 5);
     e.reset_at(0, TradingConfig::default()).unwrap();
-    let s = e.step(ENTER_LARGE).unwrap();
+    let s = *e.step(ENTER_LARGE).unwrap();
     assert!(close(s.reward, -(0.0 + 1.0) / 10_000.0 * 100.0 * 3.0 - 0.6));
-    let s = e.step(Action::Hold).unwrap();
+    let s = *e.step(Action::Hold).unwrap();
     let trade = s.info.closed[0].unwrap();
     assert_eq!(trade.reason, ExitReason::StopLoss);
     assert_eq!(s.info.reward.stop_loss, -2.0);
@@ -180,27 +145,21 @@ fn a_daily_loss_halts_entries_until_the_next_utc_day() {
     e.reset_at(0, config).unwrap();
     e.step(ENTER_LARGE).unwrap(); // 3,000 a leg
     e.step(Action::Hold).unwrap();
-    let s = e.step(Action::Hold).unwrap();
+    let s = *e.step(Action::Hold).unwrap();
     assert!(close(s.info.funding, -600.0));
     assert_eq!(s.info.closed[0].unwrap().reason, ExitReason::StopLoss);
     assert!(e.portfolio().entries_halted);
     assert_eq!(s.mask.count(), 1, "only HOLD while halted");
-    assert!(matches!(
-        e.step(ENTER_LARGE),
-        Err(Error::ActionNotAllowed { .. })
-    ));
+    assert!(matches!(e.step(ENTER_LARGE), Err(Error::ActionNotAllowed { .. })));
     for _ in 3..23 {
         assert_eq!(e.step(Action::Hold).unwrap().mask.count(), 1);
     }
     // Hour 24 starts a new UTC day: the halt lifts.
-    let s = e.step(Action::Hold).unwrap();
+    let s = *e.step(Action::Hold).unwrap();
     assert_eq!(s.info.hour % 24, 0);
     assert!(!e.portfolio().entries_halted);
     assert!(s.mask.count() > 1);
-    assert!(close(
-        e.portfolio().day_start_capital,
-        e.portfolio().capital
-    ));
+    assert!(close(e.portfolio().day_start_capital, e.portfolio().capital));
 }
 
 #[test]
@@ -220,14 +179,14 @@ fn drawdown_stop_terminates_and_length_truncates() {
     e.reset_at(0, config).unwrap();
     e.step(ENTER_LARGE).unwrap();
     assert!(!e.step(Action::Hold).unwrap().terminated);
-    let s = e.step(Action::Hold).unwrap();
+    let s = *e.step(Action::Hold).unwrap();
     assert!(s.terminated && !s.truncated);
     assert_eq!(e.step(Action::Hold), Err(Error::EpisodeOver));
 
     let mut e = env(&flat(10, 100.0, 0.0, 0.0), 4);
     e.reset_at(2, TradingConfig::default()).unwrap();
     for i in 0..4 {
-        let s = e.step(Action::Hold).unwrap();
+        let s = *e.step(Action::Hold).unwrap();
         assert_eq!(s.truncated, i == 3);
         assert!(!s.terminated);
     }
@@ -238,61 +197,22 @@ fn drawdown_stop_terminates_and_length_truncates() {
 fn masked_actions_and_bad_setups_are_errors() {
     let hours = flat(10, 100.0, 0.0, 0.0);
     assert!(matches!(
-        Environment::new(
-            market(&hours),
-            EnvParams {
-                episode_hours: 10,
-                ..Default::default()
-            }
-        ),
-        Err(Error::MarketTooShort {
-            hours: 10,
-            needed: 11
-        })
+        Environment::new(market(&hours), EnvParams { episode_hours: 10, ..Default::default() }),
+        Err(Error::MarketTooShort { hours: 10, needed: 11 })
     ));
     assert!(
-        Environment::new(
-            market(&hours),
-            EnvParams {
-                initial_capital: f64::NAN,
-                ..Default::default()
-            }
-        )
-        .is_err()
+        Environment::new(market(&hours), EnvParams { initial_capital: f64::NAN, ..Default::default() })
+            .is_err()
     );
     let mut e = env(&hours, 5);
     assert_eq!(e.step(Action::Hold), Err(Error::EpisodeOver));
-    assert!(
-        e.reset_at(
-            0,
-            TradingConfig {
-                max_positions: 9,
-                ..Default::default()
-            }
-        )
-        .is_err()
-    );
+    assert!(e.reset_at(0, TradingConfig { max_positions: 9, ..Default::default() }).is_err());
     let (_, mask) = e.reset_at(0, TradingConfig::default()).unwrap();
     assert!(!mask.allows(31));
-    assert_eq!(
-        e.step(Action::Exit { slot: 0 }),
-        Err(Error::ActionNotAllowed { index: 31 })
-    );
+    assert_eq!(e.step(Action::Exit { slot: 0 }), Err(Error::ActionNotAllowed { index: 31 }));
     // Slot 1 is empty (one opportunity per hour).
-    assert!(
-        e.step(Action::Enter {
-            slot: 1,
-            size: SizeTier::Small
-        })
-        .is_err()
-    );
-    assert!(
-        e.step(Action::Enter {
-            slot: 0,
-            size: SizeTier::Small
-        })
-        .is_ok()
-    );
+    assert!(e.step(Action::Enter { slot: 1, size: SizeTier::Small }).is_err());
+    assert!(e.step(Action::Enter { slot: 0, size: SizeTier::Small }).is_ok());
 }
 
 #[test]
@@ -304,7 +224,7 @@ fn a_broken_quote_leaves_the_leg_at_its_last_price() {
     e.reset_at(0, TradingConfig::default()).unwrap();
     e.step(ENTER_LARGE).unwrap();
     for _ in 0..3 {
-        let s = e.step(Action::Hold).unwrap();
+        let s = *e.step(Action::Hold).unwrap();
         assert!(s.info.capital.is_finite());
         assert_eq!(e.portfolio().positions[0].unwrap().short.price, 50_000.0);
     }

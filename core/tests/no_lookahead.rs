@@ -12,26 +12,12 @@ fn policy(t: usize, mask: ActionMask) -> Action {
     {
         return Action::from_index(i).unwrap();
     }
-    let large = Action::Enter {
-        slot: 0,
-        size: SizeTier::Large,
-    };
-    if mask.allows_action(large) {
-        large
-    } else {
-        Action::Hold
-    }
+    let large = Action::Enter { slot: 0, size: SizeTier::Large };
+    if mask.allows_action(large) { large } else { Action::Hold }
 }
 
 fn run(market: MemoryMarket, start: usize, steps: usize) -> Vec<(Observation, ActionMask)> {
-    let mut e = Environment::new(
-        market,
-        EnvParams {
-            episode_hours: steps,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let mut e = Environment::new(market, EnvParams { episode_hours: steps, ..Default::default() }).unwrap();
     let (obs, mut mask) = e.reset_at(start, TradingConfig::balanced()).unwrap();
     let mut seen = vec![(obs, mask)];
     for t in 0..steps {
@@ -46,8 +32,9 @@ fn run(market: MemoryMarket, start: usize, steps: usize) -> Vec<(Observation, Ac
 }
 
 /// Change everything the market holds at snapshots after `cut`.
-fn perturb_after(market: &mut MemoryMarket, cut: usize) {
-    for hour in market.hours.iter_mut().skip(cut + 1) {
+fn perturb_after(market: MemoryMarket, cut: usize) -> MemoryMarket {
+    let mut hours = market.into_snapshots();
+    for hour in hours.iter_mut().skip(cut + 1) {
         for q in &mut hour.quotes {
             q.quote.price *= 1.07;
             q.quote.funding_rate = -q.quote.funding_rate - 0.0003;
@@ -63,36 +50,25 @@ fn perturb_after(market: &mut MemoryMarket, cut: usize) {
         }
         hour.opportunities.reverse();
     }
+    MemoryMarket::new(hours)
 }
 
 #[test]
 fn observations_up_to_t_ignore_data_after_t() {
-    let params = SyntheticParams {
-        hours: 400,
-        coins: 5,
-        ..Default::default()
-    };
+    let params = SyntheticParams { hours: 400, coins: 5, ..Default::default() };
     let base = SyntheticMarket::generate(42, &params);
     let start = 50;
     let steps = 120;
     let reference = run(base.clone(), start, steps);
-    assert!(
-        reference.len() > 60,
-        "the run must last long enough to test"
-    );
+    assert!(reference.len() > 60, "the run must last long enough to test");
     for k in [0, 1, 5, 23, 24, 60] {
         let cut = start + k;
-        let mut changed = base.clone();
-        perturb_after(&mut changed, cut);
+        let changed = perturb_after(base.clone(), cut);
         let perturbed = run(changed, start, steps);
         for (i, (a, b)) in reference.iter().zip(&perturbed).take(k + 1).enumerate() {
             assert_eq!(a, b, "observation {i} changed by data after hour {k}");
         }
         // The perturbation is real: the first observation after the cut differs.
-        assert_ne!(
-            reference[k + 1].0,
-            perturbed[k + 1].0,
-            "perturbing after {k} changed nothing"
-        );
+        assert_ne!(reference[k + 1].0, perturbed[k + 1].0, "perturbing after {k} changed nothing");
     }
 }

@@ -1,8 +1,9 @@
 //! Property tests of the risk constraints and the accounting (10,000 cases each).
 
 use arbpolicy_core::environment::{EnvParams, Environment};
-use arbpolicy_core::market::{SyntheticMarket, SyntheticParams};
-use arbpolicy_core::mask::{self, Slots};
+use arbpolicy_core::market::{Market, MemoryMarket, SyntheticMarket, SyntheticParams};
+use arbpolicy_core::mask;
+use arbpolicy_core::selection::{Selection, Slots};
 use arbpolicy_core::{
     Action, ActionMask, Leg, MAX_POSITIONS, OPPORTUNITY_SLOTS, Opportunity, Portfolio, Position,
     TradingConfig, margin, name, risk,
@@ -28,95 +29,61 @@ fn wild(range: core::ops::Range<f64>) -> impl Strategy<Value = f64> {
 
 fn config() -> impl Strategy<Value = TradingConfig> {
     (
-        (
-            wild(1.0..10.0),
-            wild(0.01..1.0),
-            0u8..7,
-            wild(-0.05..-0.01),
-            wild(0.1..0.3),
-        ),
-        (
-            wild(0.0..0.01),
-            wild(0.0..50.0),
-            wild(0.5..1.0),
-            wild(0.01..0.2),
-            wild(0.05..0.5),
-        ),
+        (wild(1.0..10.0), wild(0.01..1.0), 0u8..7, wild(-0.05..-0.01), wild(0.1..0.3)),
+        (wild(0.0..0.01), wild(0.0..50.0), wild(0.5..1.0), wild(0.01..0.2), wild(0.05..0.5)),
     )
-        .prop_map(
-            |((lev, util, max_pos, stop, buffer), (fee, min, margin, halt, dd))| TradingConfig {
-                max_leverage: lev,
-                target_utilization: util,
-                max_positions: max_pos,
-                stop_loss_threshold: stop,
-                liquidation_buffer: buffer,
-                fee_rate: fee,
-                min_position_usd: min,
-                max_margin_usage: margin,
-                daily_loss_halt: halt,
-                episode_drawdown_stop: dd,
-            },
-        )
+        .prop_map(|((lev, util, max_pos, stop, buffer), (fee, min, margin, halt, dd))| TradingConfig {
+            max_leverage: lev,
+            target_utilization: util,
+            max_positions: max_pos,
+            stop_loss_threshold: stop,
+            liquidation_buffer: buffer,
+            fee_rate: fee,
+            min_position_usd: min,
+            max_margin_usage: margin,
+            daily_loss_halt: halt,
+            episode_drawdown_stop: dd,
+        })
 }
 
 const COINS: [&str; 4] = ["BTC", "ETH", "SOL", "XRP"];
 const VENUES: [&str; 3] = ["binance", "bybit", "hyperliquid"];
 
 fn leg(venue: usize) -> impl Strategy<Value = Leg> {
-    (
-        wild(50.0..150.0),
-        wild(-0.001..0.001),
-        prop::sample::select(vec![1.0, 4.0, 8.0, 0.0, 30.0]),
-    )
-        .prop_map(move |(price, rate, interval)| Leg {
+    (wild(50.0..150.0), wild(-0.001..0.001), prop::sample::select(vec![1.0, 4.0, 8.0, 0.0, 30.0])).prop_map(
+        move |(price, rate, interval)| Leg {
             venue: name(VENUES[venue]).unwrap(),
             price,
             funding_rate: rate,
             interval_hours: interval,
-        })
+        },
+    )
 }
 
 fn opportunity() -> impl Strategy<Value = Opportunity> {
     (0..COINS.len(), 0..VENUES.len(), 1..VENUES.len())
         .prop_flat_map(|(c, l, d)| {
             let s = (l + d) % VENUES.len();
-            (
-                Just(c),
-                leg(l),
-                leg(s),
-                wild(-0.001..0.001),
-                wild(0.0..1.0),
-                wild(0.0..1e8),
-                wild(0.0..0.5),
-            )
+            (Just(c), leg(l), leg(s), wild(-0.001..0.001), wild(0.0..1.0), wild(0.0..1e8), wild(0.0..0.5))
         })
-        .prop_map(
-            |(c, long, short, avg, spread, volume, bid_ask)| Opportunity {
-                coin: name(COINS[c]).unwrap(),
-                long,
-                short,
-                profit_8h_24h_avg: avg,
-                profit_8h_3d_avg: avg * 0.5,
-                spread_30_avg_pct: spread,
-                spread_24h_avg_pct: spread,
-                spread_3d_avg_pct: spread,
-                spread_std_pct: spread * 0.1,
-                volume_24h_usd: volume,
-                bid_ask_spread_pct: bid_ask,
-                orderbook_depth_usd: volume * 0.01,
-            },
-        )
+        .prop_map(|(c, long, short, avg, spread, volume, bid_ask)| Opportunity {
+            coin: name(COINS[c]).unwrap(),
+            long,
+            short,
+            profit_8h_24h_avg: avg,
+            profit_8h_3d_avg: avg * 0.5,
+            spread_30_avg_pct: spread,
+            spread_24h_avg_pct: spread,
+            spread_3d_avg_pct: spread,
+            spread_std_pct: spread * 0.1,
+            volume_24h_usd: volume,
+            bid_ask_spread_pct: bid_ask,
+            orderbook_depth_usd: volume * 0.01,
+        })
 }
 
 fn position() -> impl Strategy<Value = Position> {
-    (
-        opportunity(),
-        wild(10.0..3000.0),
-        wild(1.0..10.0),
-        wild(0.9..1.1),
-        wild(0.0..20.0),
-        wild(0.0..20.0),
-    )
+    (opportunity(), wild(10.0..3000.0), wild(1.0..10.0), wild(0.9..1.1), wild(0.0..20.0), wild(0.0..20.0))
         .prop_map(|(o, size, leverage, move_, received, paid)| {
             let mut p = Position::open(&o, size, leverage, 0.001, 0);
             p.long.price *= move_;
@@ -149,10 +116,7 @@ fn state() -> impl Strategy<Value = (TradingConfig, Portfolio, Vec<Option<Opport
     (
         config(),
         portfolio(),
-        prop::collection::vec(
-            prop::option::weighted(0.7, opportunity()),
-            OPPORTUNITY_SLOTS,
-        ),
+        prop::collection::vec(prop::option::weighted(0.7, opportunity()), OPPORTUNITY_SLOTS),
     )
 }
 
@@ -165,46 +129,30 @@ fn check_mask(
 ) -> Result<(), TestCaseError> {
     prop_assert!(m.allows(0), "HOLD must always be allowed");
     for j in 0..MAX_POSITIONS {
-        prop_assert_eq!(
-            m.allows(31 + j),
-            book.positions[j].is_some(),
-            "EXIT {} iff active",
-            j
-        );
+        prop_assert_eq!(m.allows(31 + j), book.positions[j].is_some(), "EXIT {} iff active", j);
     }
     let entries: Vec<usize> = m.iter().filter(|&i| (1..=30).contains(&i)).collect();
     if entries.is_empty() {
         return Ok(());
     }
     prop_assert!(config.validate().is_ok() && book.validate().is_ok());
-    prop_assert!(
-        book.active_count() < usize::from(config.max_positions),
-        "ENTER at max positions"
-    );
+    prop_assert!(book.active_count() < usize::from(config.max_positions), "ENTER at max positions");
     prop_assert!(!risk::entries_halted(config, book), "ENTER during a halt");
     for i in entries {
-        let Action::Enter { slot, size } = Action::from_index(i).unwrap() else {
-            unreachable!()
-        };
-        let o = slots[usize::from(slot)].expect("ENTER of an empty slot");
+        let Action::Enter { slot, size } = Action::from_index(i).unwrap() else { unreachable!() };
+        let o = slots.get(usize::from(slot)).expect("ENTER of an empty slot");
         prop_assert!(o.validate().is_ok());
         let plan = mask::plan_entry(config, book, o, size).expect("an allowed ENTER has a plan");
         prop_assert!(plan.size_usd >= config.min_position_usd);
         prop_assert!(plan.leverage <= config.max_leverage);
         let margin = margin::position_margin(plan.size_usd, plan.leverage);
-        prop_assert!(
-            margin <= book.available_capital(),
-            "margin above available capital"
-        );
+        prop_assert!(margin <= book.available_capital(), "margin above available capital");
         prop_assert!(
             book.margin_used() + margin <= config.max_margin_usage * book.capital,
             "margin above the cap"
         );
         let opened = Position::open(o, plan.size_usd, plan.leverage, config.fee_rate, 0);
-        prop_assert!(
-            opened.liquidation_distance() >= config.liquidation_buffer,
-            "entry inside the buffer"
-        );
+        prop_assert!(opened.liquidation_distance() >= config.liquidation_buffer, "entry inside the buffer");
         prop_assert!(!book.holds(o));
     }
     Ok(())
@@ -215,7 +163,10 @@ proptest! {
 
     #[test]
     fn mask_respects_every_risk_limit((config, book, opps) in state()) {
-        let slots: Slots<'_> = core::array::from_fn(|i| opps[i].as_ref());
+        let slots = Slots::valid_only(core::array::from_fn(|i| opps[i].as_ref()));
+        for (i, o) in opps.iter().enumerate() {
+            prop_assert_eq!(slots.get(i).is_some(), o.is_some_and(|o| o.validate().is_ok()));
+        }
         let m = mask::action_mask(&config, &book, &slots);
         check_mask(&config, &book, &slots, m)?;
     }
@@ -244,10 +195,10 @@ proptest! {
             spike_size: spike,
             ..Default::default()
         };
-        let mut market = SyntheticMarket::generate(seed, &params);
+        let mut hours = SyntheticMarket::generate(seed, &params).into_snapshots();
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(action_seed);
         // Break some quotes: NaN, zero and negative prices, absurd rates.
-        for hour in &mut market.hours {
+        for hour in &mut hours {
             for q in &mut hour.quotes {
                 if rng.random::<f64>() < broken {
                     match rng.random_range(0..4) {
@@ -259,6 +210,7 @@ proptest! {
                 }
             }
         }
+        let market = MemoryMarket::new(hours);
         let config = TradingConfig {
             max_leverage: config.0,
             target_utilization: config.1,
@@ -285,7 +237,7 @@ proptest! {
                 0
             };
             let before = env.portfolio().capital;
-            let step = env.step(Action::from_index(index).unwrap()).unwrap();
+            let step = *env.step(Action::from_index(index).unwrap()).unwrap();
             let after = env.portfolio().capital;
             prop_assert!(after.is_finite(), "capital became {}", after);
             let explained = step.info.funding + step.info.price_pnl - step.info.fees;
@@ -300,8 +252,9 @@ proptest! {
             for (_, p) in env.portfolio().active() {
                 prop_assert!(risk::forced_exit(&config, p).is_none(), "a position outside the limits stayed open");
             }
-            let opportunities = env.market().hours[env.t()].opportunities.as_slice();
-            let slots = env.selection().slots(opportunities);
+            let opportunities = env.market().opportunities(env.t());
+            let slots = Selection::top(opportunities).slots(opportunities);
+            prop_assert_eq!(slots, env.selection().slots(opportunities));
             check_mask(&config, env.portfolio(), &slots, step.mask)?;
             mask_now = step.mask;
             if step.terminated || step.truncated {
@@ -321,24 +274,11 @@ proptest! {
 #[test]
 fn the_mask_property_could_fail() {
     // A mask that allows an entry at max positions is caught by the checker.
-    let config = TradingConfig {
-        max_positions: 1,
-        ..Default::default()
-    };
+    let config = TradingConfig { max_positions: 1, ..Default::default() };
     let o = Opportunity {
         coin: name("BTC").unwrap(),
-        long: Leg {
-            venue: name("binance").unwrap(),
-            price: 100.0,
-            funding_rate: 0.0,
-            interval_hours: 8.0,
-        },
-        short: Leg {
-            venue: name("bybit").unwrap(),
-            price: 100.0,
-            funding_rate: 0.0001,
-            interval_hours: 8.0,
-        },
+        long: Leg { venue: name("binance").unwrap(), price: 100.0, funding_rate: 0.0, interval_hours: 8.0 },
+        short: Leg { venue: name("bybit").unwrap(), price: 100.0, funding_rate: 0.0001, interval_hours: 8.0 },
         profit_8h_24h_avg: 0.0001,
         profit_8h_3d_avg: 0.0001,
         spread_30_avg_pct: 0.0,
@@ -353,8 +293,9 @@ fn the_mask_property_could_fail() {
     let mut held = Position::open(&o, 100.0, 1.0, 0.001, 0);
     held.coin = name("ETH").unwrap();
     book.positions[0] = Some(held);
-    let mut slots: Slots<'_> = [None; OPPORTUNITY_SLOTS];
+    let mut slots = [None; OPPORTUNITY_SLOTS];
     slots[0] = Some(&o);
+    let slots = Slots::new(slots).unwrap();
     let honest = mask::action_mask(&config, &book, &slots);
     assert!(check_mask(&config, &book, &slots, honest).is_ok());
     let mut forged = honest;
@@ -387,11 +328,7 @@ fn random_episodes_reach_liquidations_stops_and_buffer_exits() {
         let (_, mut m) = env.reset(seed, config).unwrap();
         loop {
             let enters: Vec<usize> = m.iter().filter(|&i| (1..=30).contains(&i)).collect();
-            let index = if !enters.is_empty() && rng.random::<f64>() < 0.5 {
-                enters[0]
-            } else {
-                0
-            };
+            let index = if !enters.is_empty() && rng.random::<f64>() < 0.5 { enters[0] } else { 0 };
             let s = env.step(Action::from_index(index).unwrap()).unwrap();
             entries += usize::from(s.info.entered.is_some());
             for (k, r) in [
@@ -412,8 +349,5 @@ fn random_episodes_reach_liquidations_stops_and_buffer_exits() {
         }
     }
     assert!(entries > 100, "{entries} entries");
-    assert!(
-        counts[1] > 10 && counts[2] > 10 && counts[3] > 10,
-        "stop / buffer / liquidated: {counts:?}"
-    );
+    assert!(counts[1] > 10 && counts[2] > 10 && counts[3] > 10, "stop / buffer / liquidated: {counts:?}");
 }

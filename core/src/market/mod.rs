@@ -17,7 +17,9 @@ pub use memory::{MarketHour, MemoryMarket, VenueQuote};
 pub use synthetic::{SyntheticMarket, SyntheticParams};
 
 use crate::Name;
+use crate::error::{INTERVAL, PRICE, RATE, within};
 use crate::opportunity::Opportunity;
+use crate::selection::{Selection, Slots};
 
 /// A funding settlement paid at a snapshot's instant.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,28 +44,21 @@ pub struct Quote {
 }
 
 impl Quote {
-    /// Whether the quote can be used: a finite positive price, a finite rate in `[-1, 1]` and an
+    /// Whether the quote can be used: a positive price up to 1e12, a rate in `[-1, 1]` and an
     /// interval in `(0, 24]`. The environment treats any other quote as missing, so a broken market
     /// feed leaves a leg at its last price instead of corrupting the book.
     pub fn is_usable(&self) -> bool {
-        self.price.is_finite()
-            && self.price > 0.0
-            && (-1.0..=1.0).contains(&self.funding_rate)
-            && self.interval_hours > 0.0
-            && self.interval_hours <= 24.0
+        within(self.price, PRICE) & within(self.funding_rate, RATE) & within(self.interval_hours, INTERVAL)
     }
 
     /// The settlement's rate and the price its notional is valued at (the settlement's mark price
     /// when finite and positive, else the quote's price); `None` without a usable settlement.
     pub fn settlement_terms(&self) -> Option<(f64, f64)> {
         let s = self.settlement?;
-        if !(-1.0..=1.0).contains(&s.rate) {
+        if !within(s.rate, RATE) {
             return None;
         }
-        let mark = s
-            .mark_price
-            .filter(|m| m.is_finite() && *m > 0.0)
-            .unwrap_or(self.price);
+        let mark = s.mark_price.filter(|m| m.is_finite() && *m > 0.0).unwrap_or(self.price);
         Some((s.rate, mark))
     }
 }
@@ -78,6 +73,11 @@ pub trait Market {
     fn opportunities(&self, t: usize) -> &[Opportunity];
     /// The quote of `coin` on `venue` at snapshot `t`, if the venue lists it then.
     fn quote(&self, t: usize, coin: &Name, venue: &Name) -> Option<Quote>;
+    /// The opportunities shown at snapshot `t`: [`Selection::pick`] of its opportunities. A market
+    /// that holds its snapshots may pick once and keep the result.
+    fn shown(&self, t: usize) -> (Selection, Slots<'_>) {
+        Selection::pick(self.opportunities(t))
+    }
 }
 
 impl<M: Market + ?Sized> Market for &M {
@@ -92,5 +92,8 @@ impl<M: Market + ?Sized> Market for &M {
     }
     fn quote(&self, t: usize, coin: &Name, venue: &Name) -> Option<Quote> {
         (**self).quote(t, coin, venue)
+    }
+    fn shown(&self, t: usize) -> (Selection, Slots<'_>) {
+        (**self).shown(t)
     }
 }

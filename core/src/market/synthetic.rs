@@ -119,15 +119,11 @@ impl SyntheticMarket {
         let p = params;
         let mut rng = Pcg64Mcg::seed_from_u64(seed);
         let coins = p.coins.clamp(1, COINS.len());
-        let venues: Vec<(Name, u32)> = VENUES
-            .iter()
-            .map(|&(v, h)| (name(v).expect("short"), h))
-            .collect();
+        let venues: Vec<(Name, u32)> = VENUES.iter().map(|&(v, h)| (name(v).expect("short"), h)).collect();
         let nv = venues.len();
 
-        let mut prices: Vec<f64> = (0..coins)
-            .map(|c| [60_000.0, 3_000.0, 150.0, 0.6, 0.15, 0.5, 600.0, 90.0][c])
-            .collect();
+        let mut prices: Vec<f64> =
+            (0..coins).map(|c| [60_000.0, 3_000.0, 150.0, 0.6, 0.15, 0.5, 600.0, 90.0][c]).collect();
         let volumes: Vec<f64> = (0..coins).map(|c| 5e8 / (1.0 + c as f64 * 2.0)).collect();
         let bid_ask: Vec<f64> = (0..coins).map(|c| 0.01 + 0.02 * c as f64).collect();
         let mut state: Vec<VenueState> = (0..coins * nv)
@@ -145,25 +141,15 @@ impl SyntheticMarket {
         for (k, s) in state.iter_mut().enumerate() {
             s.settled = s.hourly_rate * f64::from(venues[k % nv].1);
         }
-        let pairs: Vec<(usize, usize)> = (0..nv)
-            .flat_map(|i| (i + 1..nv).map(move |j| (i, j)))
-            .collect();
-        let mut history: Vec<PairHistory> = (0..coins * pairs.len())
-            .map(|_| PairHistory {
-                diff: Vec::new(),
-                spread: Vec::new(),
-            })
-            .collect();
-        let spread_shock =
-            p.spread_noise * libm::sqrt(1.0 - p.spread_persistence * p.spread_persistence);
+        let pairs: Vec<(usize, usize)> = (0..nv).flat_map(|i| (i + 1..nv).map(move |j| (i, j))).collect();
+        let mut history: Vec<PairHistory> =
+            (0..coins * pairs.len()).map(|_| PairHistory { diff: Vec::new(), spread: Vec::new() }).collect();
+        let spread_shock = p.spread_noise * libm::sqrt(1.0 - p.spread_persistence * p.spread_persistence);
 
         let mut hours = Vec::with_capacity(p.hours);
         for t in 0..p.hours {
             let timestamp = p.start_timestamp + t as i64;
-            let mut hour = MarketHour {
-                timestamp,
-                ..MarketHour::default()
-            };
+            let mut hour = MarketHour { timestamp, ..MarketHour::default() };
             for c in 0..coins {
                 if t > 0 {
                     let mut r = p.price_volatility * normal(&mut rng);
@@ -175,11 +161,9 @@ impl SyntheticMarket {
                 for (v, &(venue, interval)) in venues.iter().enumerate() {
                     let s = &mut state[c * nv + v];
                     if t > 0 {
-                        s.deviation =
-                            p.spread_persistence * s.deviation + spread_shock * normal(&mut rng);
+                        s.deviation = p.spread_persistence * s.deviation + spread_shock * normal(&mut rng);
                         if rng.random::<f64>() < p.regime_probability {
-                            s.regime_mean =
-                                p.funding_mean + p.funding_regime_spread * normal(&mut rng);
+                            s.regime_mean = p.funding_mean + p.funding_regime_spread * normal(&mut rng);
                         }
                         s.hourly_rate += p.funding_reversion * (s.regime_mean - s.hourly_rate)
                             + p.funding_noise * normal(&mut rng);
@@ -193,10 +177,7 @@ impl SyntheticMarket {
                     let settlement = if settles {
                         s.settled = s.accrued.clamp(-0.03, 0.03);
                         s.accrued = 0.0;
-                        Some(Settlement {
-                            rate: s.settled,
-                            mark_price: None,
-                        })
+                        Some(Settlement { rate: s.settled, mark_price: None })
                     } else {
                         None
                     };
@@ -215,17 +196,12 @@ impl SyntheticMarket {
                     let qi = hour.quotes[hour.quotes.len() - nv + i].quote;
                     let qj = hour.quotes[hour.quotes.len() - nv + j].quote;
                     let h = &mut history[c * pairs.len() + k];
-                    let diff = (qj.funding_rate / qj.interval_hours
-                        - qi.funding_rate / qi.interval_hours)
+                    let diff = (qj.funding_rate / qj.interval_hours - qi.funding_rate / qi.interval_hours)
                         * PROFIT_HOURS;
                     h.diff.push(diff);
                     h.spread.push(spread_pct(qi.price, qj.price));
                     // Long the venue with the lower hourly rate, short the higher.
-                    let (long, short, sign) = if diff >= 0.0 {
-                        (i, j, 1.0)
-                    } else {
-                        (j, i, -1.0)
-                    };
+                    let (long, short, sign) = if diff >= 0.0 { (i, j, 1.0) } else { (j, i, -1.0) };
                     let leg = |v: usize, q: Quote| Leg {
                         venue: venues[v].0,
                         price: q.price,
@@ -252,7 +228,7 @@ impl SyntheticMarket {
             }
             hours.push(hour);
         }
-        MemoryMarket { hours }
+        MemoryMarket::new(hours)
     }
 }
 
@@ -263,11 +239,7 @@ mod tests {
 
     #[test]
     fn same_seed_same_market_and_every_opportunity_valid() {
-        let params = SyntheticParams {
-            hours: 200,
-            coins: 3,
-            ..Default::default()
-        };
+        let params = SyntheticParams { hours: 200, coins: 3, ..Default::default() };
         let a = SyntheticMarket::generate(5, &params);
         assert_eq!(a, SyntheticMarket::generate(5, &params));
         assert_ne!(a, SyntheticMarket::generate(6, &params));
@@ -284,11 +256,7 @@ mod tests {
 
     #[test]
     fn venues_settle_on_their_own_intervals() {
-        let params = SyntheticParams {
-            hours: 48,
-            coins: 1,
-            ..Default::default()
-        };
+        let params = SyntheticParams { hours: 48, coins: 1, ..Default::default() };
         let m = SyntheticMarket::generate(1, &params);
         let btc = name("BTC").unwrap();
         for (venue, interval) in VENUES {

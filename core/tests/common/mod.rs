@@ -20,15 +20,7 @@ pub struct Hour {
 }
 
 pub fn flat(hours: usize, price: f64, long_rate: f64, short_rate: f64) -> Vec<Hour> {
-    vec![
-        Hour {
-            long_price: price,
-            short_price: price,
-            long_rate,
-            short_rate
-        };
-        hours
-    ]
+    vec![Hour { long_price: price, short_price: price, long_rate, short_rate }; hours]
 }
 
 /// Build the market. Binance settles at hours divisible by 8, Hyperliquid every hour after the first.
@@ -37,7 +29,7 @@ pub fn market(hours: &[Hour]) -> MemoryMarket {
     let (binance, hyper) = (name("binance").unwrap(), name("hyperliquid").unwrap());
     let mut long_known = hours[0].long_rate;
     let mut short_known = hours[0].short_rate;
-    let mut out = MemoryMarket::default();
+    let mut out = Vec::new();
     for (t, h) in hours.iter().enumerate() {
         let ts = T0 + t as i64;
         let long_settles = t > 0 && ts % 8 == 0;
@@ -52,34 +44,18 @@ pub fn market(hours: &[Hour]) -> MemoryMarket {
             price: h.long_price,
             funding_rate: long_known,
             interval_hours: 8.0,
-            settlement: long_settles.then_some(Settlement {
-                rate: h.long_rate,
-                mark_price: None,
-            }),
+            settlement: long_settles.then_some(Settlement { rate: h.long_rate, mark_price: None }),
         };
         let short = Quote {
             price: h.short_price,
             funding_rate: short_known,
             interval_hours: 1.0,
-            settlement: short_settles.then_some(Settlement {
-                rate: h.short_rate,
-                mark_price: None,
-            }),
+            settlement: short_settles.then_some(Settlement { rate: h.short_rate, mark_price: None }),
         };
         let opportunity = Opportunity {
             coin,
-            long: Leg {
-                venue: binance,
-                price: h.long_price,
-                funding_rate: long_known,
-                interval_hours: 8.0,
-            },
-            short: Leg {
-                venue: hyper,
-                price: h.short_price,
-                funding_rate: short_known,
-                interval_hours: 1.0,
-            },
+            long: Leg { venue: binance, price: h.long_price, funding_rate: long_known, interval_hours: 8.0 },
+            short: Leg { venue: hyper, price: h.short_price, funding_rate: short_known, interval_hours: 1.0 },
             profit_8h_24h_avg: 0.0002,
             profit_8h_3d_avg: 0.0002,
             spread_30_avg_pct: 0.0,
@@ -90,22 +66,14 @@ pub fn market(hours: &[Hour]) -> MemoryMarket {
             bid_ask_spread_pct: 0.01,
             orderbook_depth_usd: 1e7,
         };
-        out.hours.push(MarketHour {
+        out.push(MarketHour {
             timestamp: ts,
             opportunities: vec![opportunity],
             quotes: vec![
-                VenueQuote {
-                    coin,
-                    venue: binance,
-                    quote: long,
-                },
-                VenueQuote {
-                    coin,
-                    venue: hyper,
-                    quote: short,
-                },
+                VenueQuote { coin, venue: binance, quote: long },
+                VenueQuote { coin, venue: hyper, quote: short },
             ],
         });
     }
-    out
+    MemoryMarket::new(out)
 }
