@@ -4,10 +4,10 @@
 //! 1,000,000 environment steps per second on one core (criterion prints the rate as `thrpt`).
 
 use arbpolicy_benches::{busy_state, market, scripted};
+use arbpolicy_core::TradingConfig;
 use arbpolicy_core::environment::{EnvParams, Environment};
 use arbpolicy_core::observation::{OBSERVATION_LEN, encode_with_mask};
 use arbpolicy_core::selection::Selection;
-use arbpolicy_core::TradingConfig;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 

@@ -19,6 +19,23 @@
 //! an APR of `0.1` is 10 % a year. Observation features that the implementation plan states in percent
 //! are the only percent values; `docs/observation.md` lists every feature with its unit.
 //!
+//! # Example
+//! ```
+//! use arbpolicy_core::market::{SyntheticMarket, SyntheticParams};
+//! use arbpolicy_core::{Action, EnvParams, Environment, TradingConfig};
+//!
+//! let market = SyntheticMarket::generate(1, &SyntheticParams { hours: 200, ..Default::default() });
+//! let mut env = Environment::new(&market, EnvParams { episode_hours: 72, ..Default::default() })?;
+//! let (observation, mask) = env.reset(7, TradingConfig::balanced())?;
+//! assert_eq!(observation.len(), 275);
+//! // Enter the best opportunity at the largest size if the risk limits allow it.
+//! let action = Action::from_index(21)?;
+//! let step = env.step(if mask.allows_action(action) { action } else { Action::Hold })?;
+//! let info = step.info;
+//! assert!((info.capital - 10_000.0 - (info.funding + info.price_pnl - info.fees)).abs() < 1e-9);
+//! # Ok::<(), arbpolicy_core::Error>(())
+//! ```
+//!
 //! # Features
 //! The crate is `#![no_std]` always and needs no heap. `alloc` adds an owned in-memory market; `std`
 //! adds `std::error::Error` implementations.
