@@ -9,9 +9,10 @@
 //! 5. the size ([`sizing::position_size`] of the available capital) is at least `min_position_usd`;
 //! 6. the margin of both legs at [`margin::entry_leverage`] is at most the available capital;
 //! 7. margin used after the entry is at most `max_margin_usage x capital`;
-//! 8. the new position, opened at the opportunity's prices and charged its entry fees, would not be
-//!    forced out at once by [`risk::forced_exit`]: its liquidation distance is at least
-//!    `liquidation_buffer` and its net P&L (the entry fees) is above `stop_loss_threshold`.
+//! 8. a position opened at the opportunity's prices and charged its entry fees would not be forced
+//!    out at once by [`risk::forced_exit`]: its liquidation distance is at least
+//!    `liquidation_buffer` and its net P&L (the entry fees, `2 x fee_rate` of its size) is at least
+//!    `stop_loss_threshold`.
 //!
 //! EXIT `j` is allowed exactly when slot `j` holds a position. HOLD is always allowed. With an invalid
 //! configuration or portfolio no ENTER is allowed.
@@ -127,7 +128,10 @@ impl<'a> EntryGate<'a> {
         sizing::position_size(self.available, self.config, tier)
     }
 
-    /// Rules 2-4 for a valid opportunity: a slot is free, the trade is not held, no halt.
+    /// Rules 2-4 and 8 for a valid opportunity: a slot is free, the trade is not held, no halt, and
+    /// a position on it would not be forced out at once. None of these depends on the size: rule 8
+    /// is judged on a position of one USD a leg, whose entry fees are exactly `2 x fee_rate` of its
+    /// size and whose liquidation distance is the same at any size.
     pub fn check_trade(&self, opportunity: &Opportunity) -> Result<(), EntryBlock> {
         if let Some(block) = self.blocked {
             return Err(block);
@@ -135,12 +139,15 @@ impl<'a> EntryGate<'a> {
         if self.portfolio.holds(opportunity) {
             return Err(EntryBlock::AlreadyHeld);
         }
+        let unit = Position::open(opportunity, 1.0, self.leverage, self.config.fee_rate, 0);
+        if let Some(reason) = risk::forced_exit(self.config, &unit) {
+            return Err(EntryBlock::WouldBreach(reason));
+        }
         Ok(())
     }
 
-    /// Rules 5-8 for an opportunity that passed [`Self::check_trade`]: size, margin, margin
-    /// cap, and no forced exit at once.
-    pub fn check_size(&self, opportunity: &Opportunity, size_usd: f64) -> Result<EntryPlan, EntryBlock> {
+    /// Rules 5-7 for an opportunity that passed [`Self::check_trade`]: size, margin and margin cap.
+    pub fn check_size(&self, size_usd: f64) -> Result<EntryPlan, EntryBlock> {
         if !(size_usd >= self.config.min_position_usd && size_usd > 0.0 && size_usd.is_finite()) {
             return Err(EntryBlock::BelowMinimumSize);
         }
@@ -151,10 +158,6 @@ impl<'a> EntryGate<'a> {
         if !(self.margin_used + margin <= self.config.max_margin_usage * self.portfolio.capital) {
             return Err(EntryBlock::MarginCap);
         }
-        let opened = Position::open(opportunity, size_usd, self.leverage, self.config.fee_rate, 0);
-        if let Some(reason) = risk::forced_exit(self.config, &opened) {
-            return Err(EntryBlock::WouldBreach(reason));
-        }
         Ok(EntryPlan { size_usd, leverage: self.leverage, margin })
     }
 
@@ -162,7 +165,7 @@ impl<'a> EntryGate<'a> {
     pub fn check(&self, opportunity: &Opportunity, size_usd: f64) -> Result<EntryPlan, EntryBlock> {
         opportunity.validate().map_err(EntryBlock::InvalidOpportunity)?;
         self.check_trade(opportunity)?;
-        self.check_size(opportunity, size_usd)
+        self.check_size(size_usd)
     }
 }
 
@@ -223,7 +226,7 @@ pub(crate) fn mask_of_valid(config: &TradingConfig, portfolio: &Portfolio, slots
             continue;
         }
         for (tier, size) in sizes {
-            if gate.check_size(opportunity, size).is_ok() {
+            if gate.check_size(size).is_ok() {
                 let action = Action::Enter { slot: i as u8, size: tier };
                 mask.set(usize::from(action.index().expect("slot < 10")), true);
             }
