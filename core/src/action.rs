@@ -15,6 +15,8 @@ use core::fmt;
 
 /// Number of actions.
 pub const ACTION_COUNT: usize = 36;
+/// Version of the action space's layout; a model trained on another layout is refused.
+pub const ACTION_VERSION: u32 = 1;
 
 /// The name of every action, by index.
 pub const NAMES: [&str; ACTION_COUNT] = [

@@ -61,6 +61,11 @@ pub enum Error {
     },
     /// `step` was called after the episode ended or before `reset`.
     EpisodeOver,
+    /// A model file or weights artifact is malformed or does not fit the engine.
+    BadModel {
+        /// What is wrong.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -91,6 +96,7 @@ impl fmt::Display for Error {
                 write!(f, "the market has {hours} hours, an episode needs {needed}")
             }
             Error::EpisodeOver => f.write_str("the episode is over: call reset first"),
+            Error::BadModel { reason } => write!(f, "bad model: {reason}"),
         }
     }
 }

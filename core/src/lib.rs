@@ -57,6 +57,7 @@ pub mod mask;
 mod name;
 pub mod observation;
 pub mod opportunity;
+pub mod policy;
 pub mod portfolio;
 pub mod position;
 pub mod reward;

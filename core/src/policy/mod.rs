@@ -1,0 +1,9 @@
+//! The policy runtime: the network (native, or ONNX through tract), and the masked choice of an
+//! action from its outputs.
+
+pub mod artifact;
+pub mod network;
+#[cfg(feature = "onnx")]
+pub mod onnx;
+
+pub use network::{Network, Output};
