@@ -57,15 +57,47 @@ impl<const I: usize, const O: usize> Linear<I, O> {
     pub const ZERO: Self = Linear { weight_t: [[0.0; O]; I], bias: [0.0; O] };
 
     /// `W x + b`.
-    #[inline]
+    #[inline(always)]
     pub fn apply(&self, x: &[f32; I]) -> [f32; O] {
         let mut y = self.bias;
-        for (&xi, row) in x.iter().zip(&self.weight_t) {
-            for (yo, &w) in y.iter_mut().zip(row) {
-                *yo += xi * w;
-            }
+        // A block of outputs stays in registers while every input streams past it: 32 at a time
+        // (four independent AVX accumulators), then narrower blocks for the remainder.
+        let mut start = 0;
+        while start + 32 <= O {
+            self.accumulate::<32>(x, &mut y, start);
+            start += 32;
+        }
+        if start + 16 <= O {
+            self.accumulate::<16>(x, &mut y, start);
+            start += 16;
+        }
+        if start + 8 <= O {
+            self.accumulate::<8>(x, &mut y, start);
+            start += 8;
+        }
+        if start + 4 <= O {
+            self.accumulate::<4>(x, &mut y, start);
+            start += 4;
+        }
+        while start < O {
+            self.accumulate::<1>(x, &mut y, start);
+            start += 1;
         }
         y
+    }
+
+    #[inline(always)]
+    fn accumulate<const W: usize>(&self, x: &[f32; I], y: &mut [f32; O], start: usize) {
+        let mut acc = [0.0f32; W];
+        for (&xi, row) in x.iter().zip(&self.weight_t) {
+            let w: &[f32; W] = row[start..start + W].try_into().expect("block inside the row");
+            for l in 0..W {
+                acc[l] += xi * w[l];
+            }
+        }
+        for l in 0..W {
+            y[start + l] += acc[l];
+        }
     }
 
     fn visit(&self, f: &mut impl FnMut(f32)) {
@@ -101,7 +133,7 @@ impl<const N: usize> LayerNorm<N> {
     pub const ZERO: Self = LayerNorm { gamma: [0.0; N], beta: [0.0; N] };
 
     /// `(x - mean) / sqrt(var + eps) x gamma + beta`.
-    #[inline]
+    #[inline(always)]
     pub fn apply(&self, x: &[f32; N]) -> [f32; N] {
         let mean = x.iter().sum::<f32>() / N as f32;
         let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / N as f32;
@@ -153,13 +185,21 @@ pub struct Network {
     pub critic2: Linear<32, 1>,
 }
 
+#[inline(always)]
 fn relu<const N: usize>(mut x: [f32; N]) -> [f32; N] {
     x.iter_mut().for_each(|v| *v = v.max(0.0));
     x
 }
 
+#[inline(always)]
 fn group<const N: usize>(obs: &Observation, offset: usize) -> &[f32; N] {
     obs[offset..offset + N].try_into().expect("group inside the observation")
+}
+
+/// The forward pass compiled once per instruction set, the best one picked at run time.
+#[multiversion::multiversion(targets("x86_64+avx2+fma", "x86_64+avx", "aarch64+neon"))]
+fn forward_dispatch(network: &Network, obs: &Observation) -> Output {
+    network.forward_portable(obs)
 }
 
 impl Network {
@@ -182,8 +222,14 @@ impl Network {
         critic2: Linear::ZERO,
     };
 
-    /// Logits and value for one observation.
+    /// Logits and value for one observation. With `std`, the widest SIMD instructions the CPU has
+    /// (AVX2 and FMA on x86-64) are chosen at run time; without, those the build targets.
     pub fn forward(&self, obs: &Observation) -> Output {
+        forward_dispatch(self, obs)
+    }
+
+    #[inline(always)]
+    fn forward_portable(&self, obs: &Observation) -> Output {
         let config = relu(self.config.apply(group(obs, CONFIG_OFFSET)));
         let portfolio = relu(self.portfolio.apply(group(obs, PORTFOLIO_OFFSET)));
         let positions = self.positions(obs);
@@ -204,20 +250,29 @@ impl Network {
     }
 
     /// Encode each position slot and keep the largest value of each feature over the slots.
+    #[inline(always)]
     fn positions(&self, obs: &Observation) -> [f32; 24] {
-        let slot = |k: usize| relu(self.position.apply(group(obs, POSITIONS_OFFSET + k * POSITION_WIDTH)));
-        (1..MAX_POSITIONS).fold(slot(0), |best, k| {
-            let s = slot(k);
-            core::array::from_fn(|i| best[i].max(s[i]))
-        })
+        let mut best = [0.0f32; 24];
+        for k in 0..MAX_POSITIONS {
+            let slot = relu(self.position.apply(group(obs, POSITIONS_OFFSET + k * POSITION_WIDTH)));
+            for (b, s) in best.iter_mut().zip(slot) {
+                // ReLU outputs are >= 0, so starting from 0 gives the maximum over the slots.
+                *b = b.max(s);
+            }
+        }
+        best
     }
 
     /// Embed the opportunity slots, let them attend to each other (4 heads), average, project.
+    #[inline(always)]
     fn opportunities(&self, obs: &Observation) -> [f32; 64] {
-        let tokens: [[f32; MODEL_DIM]; OPPORTUNITY_SLOTS] = core::array::from_fn(|i| {
-            relu(self.opportunity.apply(group(obs, OPPORTUNITIES_OFFSET + i * OPPORTUNITY_WIDTH)))
-        });
-        let qkv: [[f32; 3 * MODEL_DIM]; OPPORTUNITY_SLOTS] = tokens.map(|t| self.attention_in.apply(&t));
+        // Plain loops (not closures) so that all of it is compiled for the chosen instruction set.
+        let mut qkv = [[0.0f32; 3 * MODEL_DIM]; OPPORTUNITY_SLOTS];
+        for (i, row) in qkv.iter_mut().enumerate() {
+            let token =
+                relu(self.opportunity.apply(group(obs, OPPORTUNITIES_OFFSET + i * OPPORTUNITY_WIDTH)));
+            *row = self.attention_in.apply(&token);
+        }
         let scale = 1.0 / libm::sqrtf(HEAD_DIM as f32);
         // The mean over slots of the attended values; the output projection is affine, so it is
         // applied once to the mean instead of to every slot.
