@@ -274,25 +274,42 @@ impl Network {
             *row = self.attention_in.apply(&token);
         }
         let scale = 1.0 / libm::sqrtf(HEAD_DIM as f32);
-        // The mean over slots of the attended values; the output projection is affine, so it is
-        // applied once to the mean instead of to every slot.
+        // The mean over querying slots of the attended values is the values weighted by the mean
+        // attention each slot receives; the output projection is affine, so it is applied once to
+        // that mean instead of to every slot.
         let mut context = [0.0f32; MODEL_DIM];
         for head in 0..HEADS {
-            let dims = head * HEAD_DIM..(head + 1) * HEAD_DIM;
+            let base = head * HEAD_DIM;
+            let mut keys = [[0.0f32; OPPORTUNITY_SLOTS]; HEAD_DIM];
+            for (j, row) in qkv.iter().enumerate() {
+                for (d, key) in keys.iter_mut().enumerate() {
+                    key[j] = row[MODEL_DIM + base + d];
+                }
+            }
+            let mut received = [0.0f32; OPPORTUNITY_SLOTS];
             for query in &qkv {
-                let q = &query[dims.clone()];
-                let scores: [f32; OPPORTUNITY_SLOTS] = core::array::from_fn(|j| {
-                    let k = &qkv[j][MODEL_DIM + dims.start..MODEL_DIM + dims.end];
-                    q.iter().zip(k).map(|(a, b)| a * b).sum::<f32>() * scale
-                });
-                let top = scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
-                let weights = scores.map(|s| libm::expf(s - top));
-                let norm = 1.0 / weights.iter().sum::<f32>() / OPPORTUNITY_SLOTS as f32;
-                for (w, key) in weights.iter().zip(&qkv) {
-                    let v = &key[2 * MODEL_DIM + dims.start..2 * MODEL_DIM + dims.end];
-                    for (c, &vv) in context[dims.clone()].iter_mut().zip(v) {
-                        *c += w * norm * vv;
+                let mut scores = [0.0f32; OPPORTUNITY_SLOTS];
+                for (d, key) in keys.iter().enumerate() {
+                    let q = query[base + d] * scale;
+                    for (s, k) in scores.iter_mut().zip(key) {
+                        *s += q * k;
                     }
+                }
+                let top = scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
+                let mut total = 0.0;
+                for s in scores.iter_mut() {
+                    *s = libm::expf(*s - top);
+                    total += *s;
+                }
+                let norm = 1.0 / (total * OPPORTUNITY_SLOTS as f32);
+                for (r, s) in received.iter_mut().zip(scores) {
+                    *r += s * norm;
+                }
+            }
+            for (row, r) in qkv.iter().zip(received) {
+                let value = &row[2 * MODEL_DIM + base..2 * MODEL_DIM + base + HEAD_DIM];
+                for (c, v) in context[base..base + HEAD_DIM].iter_mut().zip(value) {
+                    *c += r * v;
                 }
             }
         }
