@@ -128,9 +128,9 @@ fn stop_loss_closes_and_is_penalised() {
     assert!(close(trade.net_pnl, -15.0 - 1.0 - 0.001 * (485.0 + 500.0)));
 }
 
-#[test]
-fn a_daily_loss_halts_entries_until_the_next_utc_day() {
-    // One big position; at hour 3 the short pays a 20 % funding shock.
+/// One big position (3,000 a leg at 9x) in a market where, at hour 3, the short pays a 20 % funding
+/// shock: a 6 % loss of capital in one hour.
+fn funding_shock(config: TradingConfig) -> Environment<arbpolicy_core::market::MemoryMarket> {
     let mut hours = flat(30, 50_000.0, 0.0, 0.0);
     hours[3].short_rate = -0.2;
     let config = TradingConfig {
@@ -139,10 +139,16 @@ fn a_daily_loss_halts_entries_until_the_next_utc_day() {
         max_positions: 1,
         stop_loss_threshold: -0.05,
         liquidation_buffer: 0.1,
-        ..Default::default()
+        ..config
     };
     let mut e = env(&hours, 29);
     e.reset_at(0, config).unwrap();
+    e
+}
+
+#[test]
+fn a_daily_loss_halts_entries_until_the_next_utc_day() {
+    let mut e = funding_shock(TradingConfig::default());
     e.step(ENTER_LARGE).unwrap(); // 3,000 a leg
     e.step(Action::Hold).unwrap();
     let s = *e.step(Action::Hold).unwrap();
@@ -164,19 +170,7 @@ fn a_daily_loss_halts_entries_until_the_next_utc_day() {
 
 #[test]
 fn drawdown_stop_terminates_and_length_truncates() {
-    let mut hours = flat(30, 50_000.0, 0.0, 0.0);
-    hours[3].short_rate = -0.2;
-    let config = TradingConfig {
-        max_leverage: 10.0,
-        target_utilization: 1.0,
-        max_positions: 1,
-        stop_loss_threshold: -0.05,
-        liquidation_buffer: 0.1,
-        episode_drawdown_stop: 0.05,
-        ..Default::default()
-    };
-    let mut e = env(&hours, 29);
-    e.reset_at(0, config).unwrap();
+    let mut e = funding_shock(TradingConfig { episode_drawdown_stop: 0.05, ..Default::default() });
     e.step(ENTER_LARGE).unwrap();
     assert!(!e.step(Action::Hold).unwrap().terminated);
     let s = *e.step(Action::Hold).unwrap();
