@@ -1,7 +1,7 @@
 //! The reference policy exported from PyTorch (`../shared/models/reference-torch`): tract and the
 //! native forward pass reproduce PyTorch's outputs.
 
-use arbpolicy_core::policy::onnx::OnnxModel;
+use arbpolicy_core::policy::onnx::{Message, ModelError, OnnxModel, pb};
 use arbpolicy_core::{ACTION_COUNT, ActionMask, Observation};
 use std::path::PathBuf;
 
@@ -65,5 +65,78 @@ fn tract_and_native_reproduce_pytorch() {
     let batch = model.forward_batch(&obs, &masks).unwrap();
     for (b, c) in batch.iter().zip(&cases) {
         assert!(max_diff(&b.logits, &c.logits) <= 1e-4);
+    }
+}
+
+fn reference_proto() -> pb::ModelProto {
+    let bytes = std::fs::read(reference_dir().join("policy.onnx")).unwrap();
+    pb::ModelProto::decode(bytes.as_slice()).unwrap()
+}
+
+fn encode(proto: &pb::ModelProto) -> Vec<u8> {
+    proto.encode_to_vec()
+}
+
+#[test]
+fn wrong_models_are_refused_with_the_right_error() {
+    let bytes = std::fs::read(reference_dir().join("policy.onnx")).unwrap();
+    // Not ONNX at all, and truncated.
+    assert!(matches!(OnnxModel::from_bytes(b"definitely not a model"), Err(ModelError::NotOnnx(_))));
+    let truncated = OnnxModel::from_bytes(&bytes[..bytes.len() / 2]).unwrap_err();
+    assert!(matches!(truncated, ModelError::NotOnnx(_)), "{truncated}");
+    assert!(matches!(OnnxModel::from_bytes(&[]), Err(ModelError::NotOnnx(_))));
+
+    // Another observation width.
+    let mut proto = reference_proto();
+    let input = proto.graph.as_mut().unwrap().input.first_mut().unwrap();
+    let pb::type_proto::Value::TensorType(t) = input.r#type.as_mut().unwrap().value.as_mut().unwrap();
+    t.shape.as_mut().unwrap().dim[1].value = Some(pb::tensor_shape_proto::dimension::Value::DimValue(274));
+    let err = OnnxModel::from_bytes(&encode(&proto)).unwrap_err();
+    assert!(err.to_string().contains("275"), "{err}");
+
+    // Another declared observation version.
+    let mut proto = reference_proto();
+    proto
+        .metadata_props
+        .push(pb::StringStringEntryProto { key: "arbpolicy.observation_version".into(), value: "2".into() });
+    assert!(matches!(
+        OnnxModel::from_bytes(&encode(&proto)),
+        Err(ModelError::Version { what: "observation version", expected: 1, .. })
+    ));
+    // The current version is accepted.
+    let mut proto = reference_proto();
+    proto
+        .metadata_props
+        .push(pb::StringStringEntryProto { key: "arbpolicy.action_version".into(), value: "1".into() });
+    assert!(OnnxModel::from_bytes(&encode(&proto)).is_ok());
+
+    // Only one output.
+    let mut proto = reference_proto();
+    proto.graph.as_mut().unwrap().output.truncate(1);
+    assert!(matches!(OnnxModel::from_bytes(&encode(&proto)), Err(ModelError::Contract(_))));
+}
+
+#[test]
+fn decisions_through_tract_and_native_agree() {
+    use arbpolicy_core::policy::{Request, Selector, decide};
+    use arbpolicy_core::{Portfolio, TradingConfig};
+    let model = OnnxModel::from_path(reference_dir().join("policy.onnx")).unwrap();
+    let native = model.to_native().unwrap();
+    let mut session = model.session().unwrap();
+    let market = arbpolicy_core::market::SyntheticMarket::generate(3, &Default::default());
+    let book = Portfolio::new(10_000.0);
+    for t in (0..400).step_by(40) {
+        let hour = &market.snapshots()[t];
+        let request = Request {
+            opportunities: &hour.opportunities,
+            portfolio: &book,
+            config: TradingConfig::balanced(),
+            now: hour.timestamp,
+        };
+        let a = decide(&mut session, &request, Selector::Greedy).unwrap();
+        let b = decide(&mut &*native, &request, Selector::Greedy).unwrap();
+        assert_eq!(a.action, b.action);
+        assert!(max_diff(&a.probabilities, &b.probabilities) < 1e-5);
+        assert!(a.reasoning.override_reason.is_none());
     }
 }

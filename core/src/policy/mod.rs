@@ -2,8 +2,11 @@
 //! action from its outputs.
 
 pub mod artifact;
+pub mod choice;
+pub mod decision;
 pub mod network;
 #[cfg(feature = "onnx")]
 pub mod onnx;
 
+pub use decision::{Decision, Policy, PolicyFailure, Request, Selector, decide};
 pub use network::{Network, Output};

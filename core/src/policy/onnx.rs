@@ -4,14 +4,15 @@
 use super::network::{Network, Output};
 use crate::action::{ACTION_COUNT, ACTION_VERSION, ActionMask};
 use crate::observation::{OBSERVATION_LEN, OBSERVATION_VERSION, Observation};
-use prost::Message;
+pub use prost::Message;
 use std::collections::HashMap;
 use std::fmt;
 use std::string::{String, ToString};
 use std::vec::Vec;
 use std::{format, vec};
 use tract::prelude::*;
-use tract_onnx::pb;
+/// ONNX's protobuf types (from tract), for reading and writing model files.
+pub use tract_onnx::pb;
 
 /// Metadata key naming the observation version a model was trained on.
 pub const OBSERVATION_VERSION_KEY: &str = "arbpolicy.observation_version";
@@ -129,6 +130,10 @@ impl OnnxModel {
                 )));
             }
         };
+        check_declared(inputs[0], "input obs", OBSERVATION_LEN)?;
+        if let Some(m) = inputs.get(1) {
+            check_declared(m, "input action_mask", ACTION_COUNT)?;
+        }
         let output_names: Vec<&str> = graph.output.iter().map(|o| o.name.as_str()).collect();
         if output_names.len() < 2 {
             return Err(ModelError::Contract(format!(
@@ -225,6 +230,16 @@ impl OnnxModel {
     }
 }
 
+impl super::decision::Policy for OnnxSession<'_> {
+    fn evaluate(
+        &mut self,
+        observation: &Observation,
+        mask: ActionMask,
+    ) -> Result<Output, super::decision::PolicyFailure> {
+        self.forward(observation, mask).map_err(|_| super::decision::PolicyFailure)
+    }
+}
+
 impl OnnxSession<'_> {
     /// Logits and value for one observation (the mask is fed when the model takes it).
     pub fn forward(&mut self, obs: &Observation, mask: ActionMask) -> Result<Output, ModelError> {
@@ -237,6 +252,34 @@ impl OnnxSession<'_> {
 fn elem_type(v: &pb::ValueInfoProto) -> Option<pb::tensor_proto::DataType> {
     let pb::type_proto::Value::TensorType(t) = v.r#type.as_ref()?.value.as_ref()?;
     pb::tensor_proto::DataType::try_from(t.elem_type).ok()
+}
+
+/// Check the shape a graph input declares, before tract analyses the graph: rank 2, the second
+/// dimension `width` (the first is the batch).
+fn check_declared(v: &pb::ValueInfoProto, what: &str, width: usize) -> Result<(), ModelError> {
+    let pb::type_proto::Value::TensorType(t) = v
+        .r#type
+        .as_ref()
+        .and_then(|t| t.value.as_ref())
+        .ok_or_else(|| ModelError::Contract(format!("{what} ({}) declares no tensor type", v.name)))?;
+    let Some(shape) = t.shape.as_ref() else { return Ok(()) };
+    let dims: Vec<String> = shape
+        .dim
+        .iter()
+        .map(|d| match &d.value {
+            Some(pb::tensor_shape_proto::dimension::Value::DimValue(n)) => n.to_string(),
+            Some(pb::tensor_shape_proto::dimension::Value::DimParam(p)) => p.clone(),
+            None => "?".to_string(),
+        })
+        .collect();
+    if dims.len() != 2 || dims[1] != width.to_string() {
+        return Err(ModelError::Contract(format!(
+            "{what} ({}): expected [batch, {width}], found [{}]",
+            v.name,
+            dims.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 fn check_versions(proto: &pb::ModelProto) -> Result<(), ModelError> {

@@ -2,6 +2,8 @@
 //! (1 h settlements), with prices and settled rates given hour by hour.
 #![allow(dead_code)]
 
+pub mod strategies;
+
 use arbpolicy_core::market::{MarketHour, MemoryMarket, Settlement, VenueQuote};
 use arbpolicy_core::{Leg, Opportunity, Quote, name};
 
