@@ -51,6 +51,8 @@ pub mod action;
 pub mod config;
 pub mod environment;
 mod error;
+#[cfg(feature = "json")]
+pub mod json;
 pub mod margin;
 pub mod market;
 pub mod mask;
