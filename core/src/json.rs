@@ -8,10 +8,10 @@ use crate::action::NAMES;
 use crate::config::TradingConfig;
 use crate::error::Error;
 use crate::opportunity::{Leg, Opportunity};
-use crate::policy::decision::{decide, Decision, Policy, Request, Selector};
+use crate::policy::decision::{Decision, Policy, Request, Selector, decide};
 use crate::portfolio::Portfolio;
 use crate::position::{Position, PositionLeg};
-use crate::{name, MAX_OPPORTUNITIES, MAX_POSITIONS};
+use crate::{MAX_OPPORTUNITIES, MAX_POSITIONS, name};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -270,7 +270,12 @@ pub struct OwnedRequest {
 impl OwnedRequest {
     /// The request to pass to [`decide`].
     pub fn request(&self) -> Request<'_> {
-        Request { opportunities: &self.opportunities, portfolio: &self.portfolio, config: self.config, now: self.now }
+        Request {
+            opportunities: &self.opportunities,
+            portfolio: &self.portfolio,
+            config: self.config,
+            now: self.now,
+        }
     }
 }
 
@@ -284,12 +289,23 @@ impl RequestJson {
     /// Convert into the engine's types, checking counts and names.
     pub fn to_owned_request(&self) -> Result<OwnedRequest, JsonError> {
         if self.opportunities.len() > MAX_OPPORTUNITIES {
-            return Err(Error::TooMany { what: "opportunities", given: self.opportunities.len(), max: MAX_OPPORTUNITIES }.into());
+            return Err(Error::TooMany {
+                what: "opportunities",
+                given: self.opportunities.len(),
+                max: MAX_OPPORTUNITIES,
+            }
+            .into());
         }
         if self.active_positions.len() > MAX_POSITIONS {
-            return Err(Error::TooMany { what: "active_positions", given: self.active_positions.len(), max: MAX_POSITIONS }.into());
+            return Err(Error::TooMany {
+                what: "active_positions",
+                given: self.active_positions.len(),
+                max: MAX_POSITIONS,
+            }
+            .into());
         }
-        let opportunities = self.opportunities.iter().map(OpportunityJson::to_opportunity).collect::<Result<Vec<_>, _>>()?;
+        let opportunities =
+            self.opportunities.iter().map(OpportunityJson::to_opportunity).collect::<Result<Vec<_>, _>>()?;
         let c = &self.config;
         let d = TradingConfig::default();
         let config = TradingConfig {
@@ -363,10 +379,28 @@ impl OpportunityJson {
 impl PositionJson {
     fn to_position(&self) -> Result<Position, Error> {
         let leg = |venue: &str, entry, price, rate, interval| -> Result<PositionLeg, Error> {
-            Ok(PositionLeg { venue: name(venue)?, entry_price: entry, price, funding_rate: rate, interval_hours: interval })
+            Ok(PositionLeg {
+                venue: name(venue)?,
+                entry_price: entry,
+                price,
+                funding_rate: rate,
+                interval_hours: interval,
+            })
         };
-        let long = leg(&self.long_exchange, self.long_entry_price, self.long_price, self.long_funding_rate, self.long_funding_interval_hours)?;
-        let short = leg(&self.short_exchange, self.short_entry_price, self.short_price, self.short_funding_rate, self.short_funding_interval_hours)?;
+        let long = leg(
+            &self.long_exchange,
+            self.long_entry_price,
+            self.long_price,
+            self.long_funding_rate,
+            self.long_funding_interval_hours,
+        )?;
+        let short = leg(
+            &self.short_exchange,
+            self.short_entry_price,
+            self.short_price,
+            self.short_funding_rate,
+            self.short_funding_interval_hours,
+        )?;
         let position = Position {
             coin: name(&self.symbol)?,
             long,
@@ -399,7 +433,11 @@ impl DecisionJson {
             confidence: d.confidence.label().to_string(),
             probability: d.probability,
             state_value: d.value,
-            action_probabilities: NAMES.iter().zip(d.probabilities).map(|(n, p)| (n.to_string(), p)).collect(),
+            action_probabilities: NAMES
+                .iter()
+                .zip(d.probabilities)
+                .map(|(n, p)| (n.to_string(), p))
+                .collect(),
             reasoning: ReasoningJson {
                 top_opportunity: match (r.coin, r.long_venue, r.short_venue) {
                     (Some(c), Some(l), Some(s)) => Some(std::format!("{c} ({l}/{s})")),
@@ -420,5 +458,6 @@ impl DecisionJson {
 pub fn decide_json<P: Policy>(policy: &mut P, request: &str) -> Result<String, JsonError> {
     let owned = parse_request(request)?;
     let decision = decide(policy, &owned.request(), owned.selector)?;
-    serde_json::to_string_pretty(&DecisionJson::from_decision(&decision)).map_err(|e| JsonError::Malformed(e.to_string()))
+    serde_json::to_string_pretty(&DecisionJson::from_decision(&decision))
+        .map_err(|e| JsonError::Malformed(e.to_string()))
 }

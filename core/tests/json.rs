@@ -1,8 +1,8 @@
 //! The JSON request and decision: the example request answers, bad requests name what is wrong.
 
-use arbpolicy_core::json::{decide_json, parse_request, DecisionJson, JsonError};
-use arbpolicy_core::policy::{decide, Network};
 use arbpolicy_core::Error;
+use arbpolicy_core::json::{DecisionJson, JsonError, decide_json, parse_request};
+use arbpolicy_core::policy::{Network, decide};
 
 fn example() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/request.json")).unwrap()
@@ -64,7 +64,10 @@ fn bad_requests_name_what_is_wrong() {
         let p = v["active_positions"][0].clone();
         v["active_positions"] = serde_json::Value::Array(vec![p; 6]);
     }));
-    assert!(matches!(e, JsonError::Invalid(Error::TooMany { what: "active_positions", given: 6, max: 5 })), "{e}");
+    assert!(
+        matches!(e, JsonError::Invalid(Error::TooMany { what: "active_positions", given: 6, max: 5 })),
+        "{e}"
+    );
     let e = error_of(&edited(|v| v["active_positions"][0]["long_price"] = (-3.0).into()));
     assert!(e.to_string().contains("position.long.price"), "{e}");
     let e = error_of(&edited(|v| {
