@@ -11,7 +11,7 @@ use std::path::Path;
 /// A policy file: an ONNX model or a native weights artifact, told apart by content.
 pub enum PolicyFile {
     /// An ONNX model, run through tract.
-    Onnx(OnnxModel),
+    Onnx(Box<OnnxModel>),
     /// A native weights artifact.
     Native(Box<Network>),
 }
@@ -28,7 +28,7 @@ impl PolicyFile {
         } else {
             let model =
                 OnnxModel::from_bytes(&bytes).with_context(|| format!("cannot load {}", path.display()))?;
-            Ok(PolicyFile::Onnx(model))
+            Ok(PolicyFile::Onnx(Box::new(model)))
         }
     }
 
