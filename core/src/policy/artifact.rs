@@ -61,19 +61,17 @@ impl Network {
         if u32_at(bytes, 20) as usize != PARAMETER_COUNT {
             return bad("native weights artifact has the wrong parameter count");
         }
-        let mut at = HEADER_LEN;
-        let mut finite = true;
-        let mut staged = Network::ZERO.clone();
-        staged.set_parameters(|| {
-            let v = f32::from_le_bytes(body[at..at + 4].try_into().expect("4 bytes"));
-            at += 4;
-            finite &= v.is_finite();
-            v
-        });
-        if !finite {
+        let params = &body[HEADER_LEN..];
+        let value = |k: usize| f32::from_le_bytes(params[4 * k..4 * k + 4].try_into().expect("4 bytes"));
+        if (0..PARAMETER_COUNT).any(|k| !value(k).is_finite()) {
             return bad("native weights artifact holds a non-finite parameter");
         }
-        *self = staged;
+        // Checked in full above, so the network is written in place (no second copy on the stack).
+        let mut k = 0;
+        self.set_parameters(|| {
+            k += 1;
+            value(k - 1)
+        });
         Ok(())
     }
 
