@@ -340,8 +340,9 @@ impl<M: Market> Environment<M> {
                 update_leg(&mut p.short, &q);
             }
             quotes[slot] = [long, short];
-            info.price_pnl += p.price_pnl() - before;
-            self.portfolio.capital += p.price_pnl() - before;
+            let moved = p.price_pnl() - before;
+            info.price_pnl += moved;
+            self.portfolio.capital += moved;
         }
         quotes
     }

@@ -33,12 +33,7 @@ pub struct Leg {
     pub interval_hours: f64,
 }
 
-impl Leg {
-    /// The funding rate normalised to one hour.
-    pub fn hourly_rate(&self) -> f64 {
-        self.funding_rate / self.interval_hours
-    }
-}
+impl Leg {}
 
 /// A cross-exchange funding-rate arbitrage opportunity with the market statistics the policy sees.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -97,7 +92,10 @@ impl Opportunity {
 
     /// Current funding difference (short's hourly rate minus long's), fraction per 8 h.
     pub fn profit_8h(&self) -> f64 {
-        (self.short.hourly_rate() - self.long.hourly_rate()) * PROFIT_HOURS
+        funding_difference_8h(
+            (self.long.funding_rate, self.long.interval_hours),
+            (self.short.funding_rate, self.short.interval_hours),
+        )
     }
 
     /// Current funding difference annualised, fraction per year.
@@ -174,6 +172,13 @@ impl Opportunity {
             cost_pct as f32,
         ]
     }
+}
+
+/// What a position long the first venue and short the second earns in funding, fraction of one
+/// leg's notional per 8 h: each `(rate per interval, interval hours)` is normalised to one hour
+/// before the difference is taken, so venues with different intervals compare.
+pub fn funding_difference_8h(long: (f64, f64), short: (f64, f64)) -> f64 {
+    (short.0 / short.1 - long.0 / long.1) * PROFIT_HOURS
 }
 
 /// A funding difference per 8 h as an APR (fraction per year).

@@ -3,7 +3,7 @@
 use crate::Name;
 use crate::error::{Error, INTERVAL, NON_NEGATIVE, PRICE, RATE, check_all};
 use crate::margin;
-use crate::opportunity::{Leg, Opportunity, PROFIT_HOURS, spread_pct};
+use crate::opportunity::{Leg, Opportunity, funding_difference_8h, spread_pct};
 
 /// Hours that normalise `hours_held` in the observation.
 pub const HOLD_NORM_HOURS: f64 = 72.0;
@@ -182,9 +182,10 @@ impl Position {
     /// The 12 observation features of an active slot, in the plan's order (see
     /// `docs/observation.md`). `now` is the current hour, `capital` the portfolio's capital.
     pub fn features(&self, now: i64, capital: f64) -> [f32; 12] {
-        let funding_rate_8h = (self.short.funding_rate / self.short.interval_hours
-            - self.long.funding_rate / self.long.interval_hours)
-            * PROFIT_HOURS;
+        let funding_rate_8h = funding_difference_8h(
+            (self.long.funding_rate, self.long.interval_hours),
+            (self.short.funding_rate, self.short.interval_hours),
+        );
         [
             1.0,
             (self.net_pnl_fraction() * 100.0) as f32,

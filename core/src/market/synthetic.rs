@@ -9,7 +9,7 @@
 
 use super::Settlement;
 use super::memory::{MarketHour, MemoryMarket, VenueQuote};
-use crate::opportunity::{Leg, Opportunity, PROFIT_HOURS, spread_pct};
+use crate::opportunity::{Leg, Opportunity, funding_difference_8h, spread_pct};
 use crate::{Name, Quote, name};
 use alloc::vec::Vec;
 use rand::{Rng, SeedableRng};
@@ -196,8 +196,10 @@ impl SyntheticMarket {
                     let qi = hour.quotes[hour.quotes.len() - nv + i].quote;
                     let qj = hour.quotes[hour.quotes.len() - nv + j].quote;
                     let h = &mut history[c * pairs.len() + k];
-                    let diff = (qj.funding_rate / qj.interval_hours - qi.funding_rate / qi.interval_hours)
-                        * PROFIT_HOURS;
+                    let diff = funding_difference_8h(
+                        (qi.funding_rate, qi.interval_hours),
+                        (qj.funding_rate, qj.interval_hours),
+                    );
                     h.diff.push(diff);
                     h.spread.push(spread_pct(qi.price, qj.price));
                     // Long the venue with the lower hourly rate, short the higher.

@@ -148,6 +148,25 @@ pub struct Reasoning {
     pub override_reason: Option<Override>,
 }
 
+impl Reasoning {
+    /// Reasoning naming no trade.
+    fn new(risk: RiskLevel, override_reason: Option<Override>) -> Self {
+        Reasoning {
+            coin: None,
+            long_venue: None,
+            short_venue: None,
+            expected_apr: None,
+            risk,
+            override_reason,
+        }
+    }
+
+    /// The same, naming the trade's coin and venues.
+    fn trade(self, coin: Name, long_venue: Name, short_venue: Name) -> Self {
+        Reasoning { coin: Some(coin), long_venue: Some(long_venue), short_venue: Some(short_venue), ..self }
+    }
+}
+
 /// The engine's answer.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Decision {
@@ -205,14 +224,11 @@ pub fn decide<P: Policy>(
         return Ok(fixed(
             action,
             mask,
-            Reasoning {
-                coin: Some(p.coin),
-                long_venue: Some(p.long.venue),
-                short_venue: Some(p.short.venue),
-                expected_apr: None,
-                risk: book_risk,
-                override_reason: Some(Override::Risk(reason)),
-            },
+            Reasoning::new(book_risk, Some(Override::Risk(reason))).trade(
+                p.coin,
+                p.long.venue,
+                p.short.venue,
+            ),
             Some(slot),
         ));
     }
@@ -220,21 +236,7 @@ pub fn decide<P: Policy>(
     let (selection, slots) = Selection::pick(opportunities);
     let mut obs = [0.0f32; OBSERVATION_LEN];
     let mask = observation::encode_with_mask(&config, portfolio, &slots, now, &mut obs)?;
-    let hold = |why| {
-        fixed(
-            Action::Hold,
-            mask,
-            Reasoning {
-                coin: None,
-                long_venue: None,
-                short_venue: None,
-                expected_apr: None,
-                risk: book_risk,
-                override_reason: Some(why),
-            },
-            None,
-        )
-    };
+    let hold = |why| fixed(Action::Hold, mask, Reasoning::new(book_risk, Some(why)), None);
     let output = match policy.evaluate(&obs, mask) {
         Ok(o) => o,
         Err(PolicyFailure) => return Ok(hold(Override::PolicyFailed)),
@@ -263,14 +265,7 @@ pub fn decide<P: Policy>(
         value: output.value,
         probabilities,
         mask,
-        reasoning: Reasoning {
-            coin: None,
-            long_venue: None,
-            short_venue: None,
-            expected_apr: None,
-            risk: book_risk,
-            override_reason: None,
-        },
+        reasoning: Reasoning::new(book_risk, None),
     };
     match action {
         Action::Enter { slot, size } => {
@@ -280,21 +275,19 @@ pub fn decide<P: Policy>(
             decision.opportunity_index = selection.input_index(usize::from(slot));
             decision.size_usd = Some(plan.size_usd);
             decision.leverage = Some(plan.leverage);
-            decision.reasoning.coin = Some(o.coin);
-            decision.reasoning.long_venue = Some(o.long.venue);
-            decision.reasoning.short_venue = Some(o.short.venue);
-            decision.reasoning.expected_apr = Some(o.apr_24h());
             let entry_distance = crate::margin::MAINTENANCE_FRACTION / plan.leverage;
-            decision.reasoning.risk = RiskLevel::of(entry_distance.min(portfolio.min_liquidation_distance()));
+            let risk = RiskLevel::of(entry_distance.min(portfolio.min_liquidation_distance()));
+            decision.reasoning = Reasoning {
+                expected_apr: Some(o.apr_24h()),
+                ..Reasoning::new(risk, None).trade(o.coin, o.long.venue, o.short.venue)
+            };
         }
         Action::Exit { slot } => {
             let p = portfolio.positions[usize::from(slot)]
                 .as_ref()
                 .ok_or(Error::ActionNotAllowed { index: index as u8 })?;
             decision.position_index = Some(usize::from(slot));
-            decision.reasoning.coin = Some(p.coin);
-            decision.reasoning.long_venue = Some(p.long.venue);
-            decision.reasoning.short_venue = Some(p.short.venue);
+            decision.reasoning = decision.reasoning.trade(p.coin, p.long.venue, p.short.venue);
         }
         Action::Hold => {}
     }
