@@ -43,3 +43,24 @@ pub fn scripted(step: u64, mask: ActionMask) -> Action {
     }
     Action::Hold
 }
+
+/// `n` observations an agent meets, from scripted episodes of the synthetic market.
+pub fn observations(n: usize) -> Vec<arbpolicy_core::Observation> {
+    use arbpolicy_core::environment::{EnvParams, Environment};
+    let market = market(24 * 30);
+    let mut env = Environment::new(&market, EnvParams::default()).expect("environment");
+    let (first, mut mask) = env.reset(0, TradingConfig::balanced()).expect("reset");
+    let mut out = vec![first];
+    let (mut step, mut seed) = (0u64, 0u64);
+    while out.len() < n {
+        let s = env.step(scripted(step, mask)).expect("step");
+        out.push(s.observation);
+        mask = s.mask;
+        step += 1;
+        if s.terminated || s.truncated {
+            seed += 1;
+            mask = env.reset(seed, TradingConfig::balanced()).expect("reset").1;
+        }
+    }
+    out
+}

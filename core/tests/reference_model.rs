@@ -1,6 +1,7 @@
 //! The reference policy exported from PyTorch (`../shared/models/reference-torch`): tract and the
 //! native forward pass reproduce PyTorch's outputs.
 
+use arbpolicy_core::policy::Output;
 use arbpolicy_core::policy::onnx::{Message, ModelError, OnnxModel, pb};
 use arbpolicy_core::{ACTION_COUNT, ActionMask, Observation};
 use std::path::PathBuf;
@@ -66,6 +67,29 @@ fn tract_and_native_reproduce_pytorch() {
     for (b, c) in batch.iter().zip(&cases) {
         assert!(max_diff(&b.logits, &c.logits) <= 1e-4);
     }
+}
+
+#[test]
+fn native_batches_equal_single_observations_exactly() {
+    let model = OnnxModel::from_path(reference_dir().join("policy.onnx")).unwrap();
+    let native = model.to_native().unwrap();
+    let cases = cases();
+    let obs: Vec<Observation> = cases.iter().map(|c| c.obs).collect();
+    // Every remainder after the tiles of five, and more outputs than observations.
+    for n in [0, 1, 2, 3, 4, 5, 6, 9, 13, 32] {
+        let mut out = vec![Output { logits: [f32::NAN; ACTION_COUNT], value: f32::NAN }; n + 2];
+        native.forward_batch(&obs[..n], &mut out);
+        for (i, o) in out[..n].iter().enumerate() {
+            // The same operations in the same order: bit for bit.
+            assert_eq!(*o, native.forward(&obs[i]), "batch of {n}, observation {i}");
+            assert!(max_diff(&o.logits, &cases[i].logits) <= 1e-4);
+        }
+        assert!(out[n..].iter().all(|o| o.value.is_nan()), "outputs past the observations stay untouched");
+    }
+    // Fewer outputs than observations: as many as fit.
+    let mut two = [Output { logits: [0.0; ACTION_COUNT], value: 0.0 }; 2];
+    native.forward_batch(&obs, &mut two);
+    assert_eq!(two[1], native.forward(&obs[1]));
 }
 
 fn reference_proto() -> pb::ModelProto {

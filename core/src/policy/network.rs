@@ -52,63 +52,142 @@ pub struct Linear<const I: usize, const O: usize> {
     pub bias: [f32; O],
 }
 
+/// Rows computed together in one tile: each weight read serves them all. [`Linear::rows`] handles
+/// the 1 to 4 rows left over; change both together.
+const TILE_ROWS: usize = 5;
+
+/// How the layers are computed on the instruction set at hand: tiles of [`TILE_ROWS`] rows by `W`
+/// outputs, a lone row in blocks of `V` outputs (both sized to the vector registers), and
+/// multiply-adds fused when `FUSED` (only where the instruction set has FMA; without the standard
+/// library they are never fused).
+#[derive(Debug, Clone, Copy)]
+struct Kernel<const W: usize, const V: usize, const FUSED: bool>;
+
+/// A multiply-add, fused or not.
+trait MulAdd: Copy {
+    /// `a x b + acc`.
+    fn mul_add(self, a: f32, b: f32, acc: f32) -> f32;
+}
+
+impl<const W: usize, const V: usize, const FUSED: bool> MulAdd for Kernel<W, V, FUSED> {
+    #[inline(always)]
+    fn mul_add(self, a: f32, b: f32, acc: f32) -> f32 {
+        #[cfg(feature = "std")]
+        if FUSED {
+            return a.mul_add(b, acc);
+        }
+        a * b + acc
+    }
+}
+
+/// `v[at..at + B]`.
+#[inline(always)]
+fn block<const O: usize, const B: usize>(v: &[f32; O], at: usize) -> [f32; B] {
+    v[at..at + B].try_into().expect("block inside the row")
+}
+
+/// The kernel of any instruction set: scalar-width tiles, no fused multiply-add.
+const PORTABLE: Kernel<8, 32, false> = Kernel;
+
 impl<const I: usize, const O: usize> Linear<I, O> {
     /// A layer of zeros.
     pub const ZERO: Self = Linear { weight_t: [[0.0; O]; I], bias: [0.0; O] };
 
     /// `W x + b`.
-    #[inline(always)]
     pub fn apply(&self, x: &[f32; I]) -> [f32; O] {
-        let mut y = self.bias;
-        // A block of outputs stays in registers while every input streams past it: 32 at a time
-        // (four independent AVX accumulators), then narrower blocks for the remainder.
-        let mut start = 0;
-        while start + 32 <= O {
-            self.accumulate::<32>(x, &mut y, start);
-            start += 32;
+        let [y] = self.rows(PORTABLE, core::array::from_ref(x), 0..O);
+        y
+    }
+
+    /// `W x + b` for each of `N` rows, only the outputs in `columns` (the others stay 0).
+    #[inline(always)]
+    fn rows<const N: usize, const W: usize, const V: usize, const F: bool>(
+        &self,
+        k: Kernel<W, V, F>,
+        x: &[[f32; I]; N],
+        columns: core::ops::Range<usize>,
+    ) -> [[f32; O]; N] {
+        let mut y = [[0.0f32; O]; N];
+        let mut row = 0;
+        while row + TILE_ROWS <= N {
+            self.columns::<N, TILE_ROWS, W>(k, x, &mut y, row, columns.clone());
+            row += TILE_ROWS;
         }
-        if start + 16 <= O {
-            self.accumulate::<16>(x, &mut y, start);
-            start += 16;
-        }
-        if start + 8 <= O {
-            self.accumulate::<8>(x, &mut y, start);
-            start += 8;
-        }
-        if start + 4 <= O {
-            self.accumulate::<4>(x, &mut y, start);
-            start += 4;
-        }
-        while start < O {
-            self.accumulate::<1>(x, &mut y, start);
-            start += 1;
+        // The rows left over make one narrower tile; a lone row takes wider blocks instead.
+        match N - row {
+            0 => {}
+            1 => self.columns::<N, 1, V>(k, x, &mut y, row, columns),
+            2 => self.columns::<N, 2, W>(k, x, &mut y, row, columns),
+            3 => self.columns::<N, 3, W>(k, x, &mut y, row, columns),
+            _ => self.columns::<N, 4, W>(k, x, &mut y, row, columns),
         }
         y
     }
 
+    /// Rows `row..row + T` over `columns`: blocks of `B` outputs, then narrower blocks.
     #[inline(always)]
-    fn accumulate<const W: usize>(&self, x: &[f32; I], y: &mut [f32; O], start: usize) {
-        // Two sets of accumulators, fed by alternate inputs, keep twice as many additions in flight.
-        let mut even = [0.0f32; W];
-        let mut odd = [0.0f32; W];
-        let block =
-            |row: &[f32; O]| -> [f32; W] { row[start..start + W].try_into().expect("block inside the row") };
-        let pairs = x.chunks_exact(2).zip(self.weight_t.chunks_exact(2));
-        for (xs, rows) in pairs {
-            let (w0, w1) = (block(&rows[0]), block(&rows[1]));
-            for l in 0..W {
-                even[l] += xs[0] * w0[l];
-                odd[l] += xs[1] * w1[l];
+    fn columns<const N: usize, const T: usize, const B: usize>(
+        &self,
+        k: impl MulAdd,
+        x: &[[f32; I]; N],
+        y: &mut [[f32; O]; N],
+        row: usize,
+        columns: core::ops::Range<usize>,
+    ) {
+        let x: &[[f32; I]; T] = x[row..row + T].try_into().expect("rows inside the batch");
+        let y: &mut [[f32; O]; T] = (&mut y[row..row + T]).try_into().expect("rows inside the batch");
+        let (mut at, end) = (columns.start, columns.end);
+        while at + B <= end {
+            self.tile::<T, B>(k, x, y, at);
+            at += B;
+        }
+        if B > 64 && at + 64 <= end {
+            self.tile::<T, 64>(k, x, y, at);
+            at += 64;
+        }
+        if B > 32 && at + 32 <= end {
+            self.tile::<T, 32>(k, x, y, at);
+            at += 32;
+        }
+        if B > 16 && at + 16 <= end {
+            self.tile::<T, 16>(k, x, y, at);
+            at += 16;
+        }
+        if B > 8 && at + 8 <= end {
+            self.tile::<T, 8>(k, x, y, at);
+            at += 8;
+        }
+        if B > 4 && at + 4 <= end {
+            self.tile::<T, 4>(k, x, y, at);
+            at += 4;
+        }
+        while at < end {
+            self.tile::<T, 1>(k, x, y, at);
+            at += 1;
+        }
+    }
+
+    /// `T` rows, outputs `at..at + B`: `T x B` accumulators, one pass over the inputs.
+    #[inline(always)]
+    fn tile<const T: usize, const B: usize>(
+        &self,
+        k: impl MulAdd,
+        x: &[[f32; I]; T],
+        y: &mut [[f32; O]; T],
+        at: usize,
+    ) {
+        let mut acc = [block::<O, B>(&self.bias, at); T];
+        for (i, weights) in self.weight_t.iter().enumerate() {
+            let w = block::<O, B>(weights, at);
+            for (a, xs) in acc.iter_mut().zip(x) {
+                let xi = xs[i];
+                for l in 0..B {
+                    a[l] = k.mul_add(xi, w[l], a[l]);
+                }
             }
         }
-        if I % 2 == 1 {
-            let w = block(&self.weight_t[I - 1]);
-            for l in 0..W {
-                even[l] += x[I - 1] * w[l];
-            }
-        }
-        for l in 0..W {
-            y[start + l] += even[l] + odd[l];
+        for (out, a) in y.iter_mut().zip(&acc) {
+            out[at..at + B].copy_from_slice(a);
         }
     }
 
@@ -147,10 +226,17 @@ impl<const N: usize> LayerNorm<N> {
     /// `(x - mean) / sqrt(var + eps) x gamma + beta`.
     #[inline(always)]
     pub fn apply(&self, x: &[f32; N]) -> [f32; N] {
-        let mean = x.iter().sum::<f32>() / N as f32;
-        let var = x.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / N as f32;
-        let inv = 1.0 / libm::sqrtf(var + LAYER_NORM_EPSILON);
-        core::array::from_fn(|i| (x[i] - mean) * inv * self.gamma[i] + self.beta[i])
+        let sum = |a: f32, b: f32| a + b;
+        let mean = halving(x, sum) / N as f32;
+        let mut y = [0.0f32; N];
+        for i in 0..N {
+            y[i] = (x[i] - mean) * (x[i] - mean);
+        }
+        let inv = 1.0 / libm::sqrtf(halving(&y, sum) / N as f32 + LAYER_NORM_EPSILON);
+        for i in 0..N {
+            y[i] = (x[i] - mean) * inv * self.gamma[i] + self.beta[i];
+        }
+        y
     }
 
     fn visit(&self, f: &mut impl FnMut(f32)) {
@@ -197,9 +283,21 @@ pub struct Network {
     pub critic2: Linear<32, 1>,
 }
 
+/// `max(x, 0)`, NaN kept (as PyTorch's ReLU does).
 #[inline(always)]
 fn relu<const N: usize>(mut x: [f32; N]) -> [f32; N] {
-    x.iter_mut().for_each(|v| *v = v.max(0.0));
+    for v in x.iter_mut() {
+        *v = if *v < 0.0 { 0.0 } else { *v };
+    }
+    x
+}
+
+/// [`relu`] of every row, over the rows laid end to end (a contiguous pass vectorises cleanly).
+#[inline(always)]
+fn relu_rows<const N: usize, const O: usize>(mut x: [[f32; O]; N]) -> [[f32; O]; N] {
+    for v in x.as_flattened_mut() {
+        *v = if *v < 0.0 { 0.0 } else { *v };
+    }
     x
 }
 
@@ -208,10 +306,86 @@ fn group<const N: usize>(obs: &Observation, offset: usize) -> &[f32; N] {
     obs[offset..offset + N].try_into().expect("group inside the observation")
 }
 
-/// The forward pass compiled once per instruction set, the best one picked at run time.
-#[multiversion::multiversion(targets("x86_64+avx2+fma", "x86_64+avx", "aarch64+neon"))]
-fn forward_dispatch(network: &Network, obs: &Observation) -> Output {
-    network.forward_portable(obs)
+/// `N` consecutive slots of `W` features from `offset`.
+#[inline(always)]
+fn slots<const N: usize, const W: usize>(obs: &Observation, offset: usize) -> [[f32; W]; N] {
+    let mut out = [[0.0f32; W]; N];
+    for (k, slot) in out.iter_mut().enumerate() {
+        *slot = *group(obs, offset + k * W);
+    }
+    out
+}
+
+/// `exp(x)` for `x <= 0` (softmax arguments less their maximum), in plain arithmetic that
+/// vectorises: `2^n exp(r)` with `x = n ln 2 + r`, `|r| <= ln 2 / 2`, and `exp(r)` by Cephes'
+/// degree-7 polynomial. Within 2 units in the last place of `libm::expf` (tested).
+///
+/// Exactly 0 below [`EXP_CUTOFF`]: such terms are below 1.6e-28 of the softmax's largest (which is
+/// 1), far under one rounding of it, and products of them would be subnormal numbers, which the
+/// processor computes a hundred times slower.
+#[inline(always)]
+fn exp_nonpositive(k: impl MulAdd, x: f32) -> f32 {
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    const P: [f32; 6] = [1.987_569_1e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 0.5];
+    const ROUND: f32 = 12_582_912.0;
+    let cut = x < EXP_CUTOFF;
+    let x = x.clamp(EXP_CUTOFF, 0.0);
+    // Adding 1.5 x 2^23 rounds to the nearest integer n, which then stands in the low bits.
+    let t = x * core::f32::consts::LOG2_E + ROUND;
+    let n = t - ROUND;
+    let r = k.mul_add(-n, LN2_LO, k.mul_add(-n, LN2_HI, x));
+    let mut poly = P[0];
+    for c in &P[1..] {
+        poly = k.mul_add(poly, r, *c);
+    }
+    let e = k.mul_add(r * r, poly, 1.0 + r);
+    // 2^n: n + 127 in the exponent bits (integer arithmetic, which vectorises, unlike `as i32`).
+    let scale = f32::from_bits(t.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127) << 23);
+    if cut { 0.0 } else { e * scale }
+}
+
+/// `op` over the values by halving: its elementwise steps vectorise, where a running fold is a
+/// chain of dependent scalar operations.
+#[inline(always)]
+fn halving<const N: usize>(v: &[f32; N], op: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut w = *v;
+    let mut n = N;
+    while n > 1 {
+        // The upper half folds onto the lower; an odd middle value waits for the next round.
+        let half = n / 2;
+        for i in 0..half {
+            w[i] = op(w[i], w[n - half + i]);
+        }
+        n -= half;
+    }
+    w[0]
+}
+
+/// Below this, [`exp_nonpositive`] is 0.
+const EXP_CUTOFF: f32 = -64.0;
+
+/// Observations at once in [`Network::forward_batch`]: the fusion and head layers read each weight
+/// once for all of them.
+const BATCH_TILE: usize = TILE_ROWS;
+
+/// The forward pass of `obs.len()` observations into `out`, compiled once per instruction set and
+/// the best one picked at run time: fused multiply-adds where there are FMA units, tiles as wide as
+/// the vector registers allow.
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx2+fma",
+    "x86_64+avx2+fma",
+    "x86_64+avx",
+    "aarch64+neon"
+))]
+fn forward_dispatch(network: &Network, obs: &[Observation], out: &mut [Output]) {
+    multiversion::target::match_target! {
+        "x86_64+avx512f+fma" => network.forward_all(Kernel::<32, 128, true>, obs, out),
+        "x86_64+avx2+fma" => network.forward_all(Kernel::<16, 64, true>, obs, out),
+        "aarch64+neon" => network.forward_all(Kernel::<16, 64, true>, obs, out),
+        "x86_64+avx" => network.forward_all(Kernel::<16, 64, false>, obs, out),
+        _ => network.forward_all(PORTABLE, obs, out),
+    }
 }
 
 impl Network {
@@ -235,97 +409,189 @@ impl Network {
     };
 
     /// Logits and value for one observation. With `std`, the widest SIMD instructions the CPU has
-    /// (AVX2 and FMA on x86-64) are chosen at run time; without, those the build targets.
+    /// (AVX-512 or AVX2 with FMA on x86-64) are chosen at run time; without, those the build
+    /// targets.
     pub fn forward(&self, obs: &Observation) -> Output {
-        forward_dispatch(self, obs)
+        let mut out = [Output { logits: [0.0; ACTION_COUNT], value: 0.0 }];
+        forward_dispatch(self, core::array::from_ref(obs), &mut out);
+        out[0]
+    }
+
+    /// Logits and values for many observations, `out[i]` for `obs[i]` (as many as the shorter of
+    /// the two holds), faster per observation than [`Network::forward`] one by one.
+    pub fn forward_batch(&self, obs: &[Observation], out: &mut [Output]) {
+        forward_dispatch(self, obs, out)
     }
 
     #[inline(always)]
-    fn forward_portable(&self, obs: &Observation) -> Output {
-        let config = relu(self.config.apply(group(obs, CONFIG_OFFSET)));
-        let portfolio = relu(self.portfolio.apply(group(obs, PORTFOLIO_OFFSET)));
-        let positions = self.positions(obs);
-        let opportunities = self.opportunities(obs);
-
-        let mut fused = [0.0f32; 136];
-        let parts: [&[f32]; 4] = [&config, &portfolio, &positions, &opportunities];
+    fn forward_all<const W: usize, const V: usize, const F: bool>(
+        &self,
+        k: Kernel<W, V, F>,
+        obs: &[Observation],
+        out: &mut [Output],
+    ) {
+        let n = obs.len().min(out.len());
         let mut at = 0;
-        for part in parts {
-            fused[at..at + part.len()].copy_from_slice(part);
-            at += part.len();
+        while at + BATCH_TILE <= n {
+            let tile: &[Observation; BATCH_TILE] = obs[at..at + BATCH_TILE].try_into().expect("a tile");
+            out[at..at + BATCH_TILE].copy_from_slice(&self.forward_rows(k, &tile.each_ref()));
+            at += BATCH_TILE;
         }
-        let hidden = relu(self.norm1.apply(&self.fusion1.apply(&fused)));
-        let hidden = relu(self.norm2.apply(&self.fusion2.apply(&hidden)));
-        let logits = self.actor2.apply(&relu(self.actor1.apply(&hidden)));
-        let value = self.critic2.apply(&relu(self.critic1.apply(&hidden)))[0];
-        Output { logits, value }
+        let rest = &obs[at..n];
+        let out = &mut out[at..n];
+        match rest {
+            [] => {}
+            [a] => out.copy_from_slice(&self.forward_rows(k, &[a])),
+            [a, b] => out.copy_from_slice(&self.forward_rows(k, &[a, b])),
+            [a, b, c] => out.copy_from_slice(&self.forward_rows(k, &[a, b, c])),
+            [a, b, c, d, ..] => out.copy_from_slice(&self.forward_rows(k, &[a, b, c, d])),
+        }
+    }
+
+    /// The network on `N` observations: the per-slot encoders one observation at a time, the layers
+    /// after them for all `N` together.
+    #[inline(always)]
+    fn forward_rows<const N: usize, const W: usize, const V: usize, const F: bool>(
+        &self,
+        k: Kernel<W, V, F>,
+        obs: &[&Observation; N],
+    ) -> [Output; N] {
+        // Plain loops, no closures: closures handed to library functions are compiled without the
+        // chosen instruction set.
+        let mut config = [[0.0f32; 5]; N];
+        let mut portfolio = [[0.0f32; 10]; N];
+        let mut context = [[0.0f32; MODEL_DIM]; N];
+        for n in 0..N {
+            config[n] = *group(obs[n], CONFIG_OFFSET);
+            portfolio[n] = *group(obs[n], PORTFOLIO_OFFSET);
+            context[n] = self.attention(k, obs[n]);
+        }
+        let config = relu_rows(self.config.rows(k, &config, 0..16));
+        let portfolio = relu_rows(self.portfolio.rows(k, &portfolio, 0..32));
+        let attended = self.attention_out.rows(k, &context, 0..MODEL_DIM);
+        let opportunities = relu_rows(self.opportunity_out.rows(k, &attended, 0..64));
+
+        let mut fused = [[0.0f32; 136]; N];
+        for n in 0..N {
+            let positions = self.positions(k, obs[n]);
+            let parts: [&[f32]; 4] = [&config[n], &portfolio[n], &positions, &opportunities[n]];
+            let mut at = 0;
+            for part in parts {
+                fused[n][at..at + part.len()].copy_from_slice(part);
+                at += part.len();
+            }
+        }
+        let mut hidden1 = self.fusion1.rows(k, &fused, 0..128);
+        for h in hidden1.iter_mut() {
+            *h = relu(self.norm1.apply(h));
+        }
+        let mut hidden = self.fusion2.rows(k, &hidden1, 0..64);
+        for h in hidden.iter_mut() {
+            *h = relu(self.norm2.apply(h));
+        }
+        let actor = relu_rows(self.actor1.rows(k, &hidden, 0..32));
+        let logits = self.actor2.rows(k, &actor, 0..ACTION_COUNT);
+        let critic = relu_rows(self.critic1.rows(k, &hidden, 0..32));
+        let value = self.critic2.rows(k, &critic, 0..1);
+        let mut out = [Output { logits: [0.0; ACTION_COUNT], value: 0.0 }; N];
+        for n in 0..N {
+            out[n] = Output { logits: logits[n], value: value[n][0] };
+        }
+        out
     }
 
     /// Encode each position slot and keep the largest value of each feature over the slots.
     #[inline(always)]
-    fn positions(&self, obs: &Observation) -> [f32; 24] {
+    fn positions<const W: usize, const V: usize, const F: bool>(
+        &self,
+        k: Kernel<W, V, F>,
+        obs: &Observation,
+    ) -> [f32; 24] {
+        let slots = slots::<MAX_POSITIONS, POSITION_WIDTH>(obs, POSITIONS_OFFSET);
+        let encoded = self.position.rows(k, &slots, 0..24);
+        // ReLU outputs are >= 0, so starting from 0 gives the maximum of the ReLUs over the slots.
         let mut best = [0.0f32; 24];
-        for k in 0..MAX_POSITIONS {
-            let slot = relu(self.position.apply(group(obs, POSITIONS_OFFSET + k * POSITION_WIDTH)));
-            for (b, s) in best.iter_mut().zip(slot) {
-                // ReLU outputs are >= 0, so starting from 0 gives the maximum over the slots.
+        for slot in &encoded {
+            for (b, &s) in best.iter_mut().zip(slot) {
                 *b = b.max(s);
             }
         }
         best
     }
 
-    /// Embed the opportunity slots, let them attend to each other (4 heads), average, project.
+    /// Embed the opportunity slots, let them attend to each other (4 heads) and average: the
+    /// context, before the attention's output projection.
+    ///
+    /// The mean over querying slots of the attended values is the values weighted by the mean
+    /// attention each slot receives, and the value projection is affine (each query's attention
+    /// sums to 1): so each head's value projection is applied once, to the embeddings weighted by
+    /// that attention.
     #[inline(always)]
-    fn opportunities(&self, obs: &Observation) -> [f32; 64] {
-        // Plain loops (not closures) so that all of it is compiled for the chosen instruction set.
-        let mut qkv = [[0.0f32; 3 * MODEL_DIM]; OPPORTUNITY_SLOTS];
-        for (i, row) in qkv.iter_mut().enumerate() {
-            let token =
-                relu(self.opportunity.apply(group(obs, OPPORTUNITIES_OFFSET + i * OPPORTUNITY_WIDTH)));
-            *row = self.attention_in.apply(&token);
-        }
+    fn attention<const W: usize, const V: usize, const F: bool>(
+        &self,
+        k: Kernel<W, V, F>,
+        obs: &Observation,
+    ) -> [f32; MODEL_DIM] {
+        const SLOTS: usize = OPPORTUNITY_SLOTS;
+        // Keys padded to a whole number of vectors.
+        const KEYS: usize = 16;
+        let tokens = slots::<SLOTS, OPPORTUNITY_WIDTH>(obs, OPPORTUNITIES_OFFSET);
+        let embedded = relu_rows(self.opportunity.rows(k, &tokens, 0..MODEL_DIM));
+        // Queries and keys only; the values come from the weighted embeddings below.
+        let qk = self.attention_in.rows(k, &embedded, 0..2 * MODEL_DIM);
+
+        // scores[head][query][key], scaled: each head's queries times its keys, the keys laid out
+        // as a layer (`weight_t[d][key]`) padded to a full vector of KEYS, the padding masked out
+        // by a bias of -inf.
         let scale = 1.0 / libm::sqrtf(HEAD_DIM as f32);
-        // The mean over querying slots of the attended values is the values weighted by the mean
-        // attention each slot receives; the output projection is affine, so it is applied once to
-        // that mean instead of to every slot.
-        let mut context = [0.0f32; MODEL_DIM];
-        for head in 0..HEADS {
-            let base = head * HEAD_DIM;
-            let mut keys = [[0.0f32; OPPORTUNITY_SLOTS]; HEAD_DIM];
-            for (j, row) in qkv.iter().enumerate() {
-                for (d, key) in keys.iter_mut().enumerate() {
-                    key[j] = row[MODEL_DIM + base + d];
+        let mut scores = [[[0.0f32; KEYS]; SLOTS]; HEADS];
+        for (head, by_query) in scores.iter_mut().enumerate() {
+            let (q0, k0) = (head * HEAD_DIM, MODEL_DIM + head * HEAD_DIM);
+            let mut keys = Linear::<HEAD_DIM, KEYS> { weight_t: [[0.0; KEYS]; HEAD_DIM], bias: [0.0; KEYS] };
+            let mut queries = [[0.0f32; HEAD_DIM]; SLOTS];
+            for (j, row) in qk.iter().enumerate() {
+                for d in 0..HEAD_DIM {
+                    keys.weight_t[d][j] = row[k0 + d];
+                    queries[j][d] = row[q0 + d] * scale;
                 }
             }
-            let mut received = [0.0f32; OPPORTUNITY_SLOTS];
-            for query in &qkv {
-                let mut scores = [0.0f32; OPPORTUNITY_SLOTS];
-                for (d, key) in keys.iter().enumerate() {
-                    let q = query[base + d] * scale;
-                    for (s, k) in scores.iter_mut().zip(key) {
-                        *s += q * k;
-                    }
-                }
-                let top = scores.iter().fold(f32::NEG_INFINITY, |m, &s| m.max(s));
-                let mut total = 0.0;
-                for s in scores.iter_mut() {
-                    *s = libm::expf(*s - top);
-                    total += *s;
-                }
-                let norm = 1.0 / (total * OPPORTUNITY_SLOTS as f32);
-                for (r, s) in received.iter_mut().zip(scores) {
-                    *r += s * norm;
+            for b in &mut keys.bias[SLOTS..] {
+                *b = f32::NEG_INFINITY;
+            }
+            *by_query = keys.rows(k, &queries, 0..KEYS);
+        }
+        // Softmax over keys: the maxima first, then every exponential in one vectorised pass.
+        for row in scores.as_flattened_mut() {
+            let top = halving(row, f32::max);
+            row.iter_mut().for_each(|s| *s -= top);
+        }
+        for s in scores.as_flattened_mut().as_flattened_mut() {
+            *s = exp_nonpositive(k, *s);
+        }
+        // pooled[head]: the embeddings weighted by the attention each slot receives, averaged over
+        // the querying slots.
+        let mut pooled = [[0.0f32; MODEL_DIM]; HEADS];
+        for (by_query, pool) in scores.iter().zip(pooled.iter_mut()) {
+            let mut received = [0.0f32; KEYS];
+            for row in by_query {
+                let norm = 1.0 / (halving(row, |a, b| a + b) * SLOTS as f32);
+                for (r, &s) in received.iter_mut().zip(row) {
+                    *r = k.mul_add(s, norm, *r);
                 }
             }
-            for (row, r) in qkv.iter().zip(received) {
-                let value = &row[2 * MODEL_DIM + base..2 * MODEL_DIM + base + HEAD_DIM];
-                for (c, v) in context[base..base + HEAD_DIM].iter_mut().zip(value) {
-                    *c += r * v;
+            for (e, &r) in embedded.iter().zip(&received) {
+                for (p, &v) in pool.iter_mut().zip(e) {
+                    *p = k.mul_add(r, v, *p);
                 }
             }
         }
-        relu(self.opportunity_out.apply(&self.attention_out.apply(&context)))
+        // Each head's slice of the value projection of its own pooled embedding.
+        let values = self.attention_in.rows(k, &pooled, 2 * MODEL_DIM..3 * MODEL_DIM);
+        let mut context = [0.0f32; MODEL_DIM];
+        for (o, c) in context.iter_mut().enumerate() {
+            *c = values[o / HEAD_DIM][2 * MODEL_DIM + o];
+        }
+        context
     }
 
     /// Call `f` with every parameter in PyTorch's order.
@@ -389,6 +655,50 @@ mod tests {
         // PyTorch order: config.weight[0][1] is the second parameter, i.e. weight_t[1][0].
         assert_eq!(n.config.weight_t[1][0], 2.0);
         assert_eq!(n.config.bias[0], 81.0);
+    }
+
+    #[test]
+    fn exp_matches_libm() {
+        let mut worst = 0.0f32;
+        for k in 0..=640_000 {
+            let x = -(k as f32) * 1e-4;
+            let reference = libm::expf(x);
+            for ours in [exp_nonpositive(PORTABLE, x), exp_nonpositive(Kernel::<8, 32, true>, x)] {
+                worst = worst.max((ours - reference).abs() / reference);
+            }
+        }
+        // Two units in the last place of an f32 in [1, 2).
+        assert!(worst <= 2.0 * f32::EPSILON, "relative error {worst:e}");
+        assert_eq!(exp_nonpositive(PORTABLE, 0.0), 1.0);
+        assert_eq!(exp_nonpositive(PORTABLE, EXP_CUTOFF - 1e-3), 0.0);
+        assert_eq!(exp_nonpositive(PORTABLE, f32::NEG_INFINITY), 0.0);
+        assert!(exp_nonpositive(PORTABLE, f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn tiled_rows_equal_one_row_at_a_time() {
+        let mut l = std::boxed::Box::new(Linear::<20, 40>::ZERO);
+        let mut k = 0u32;
+        l.load(&mut || {
+            k += 1;
+            ((k * 7919 % 1000) as f32 - 500.0) / 500.0
+        });
+        let x: [[f32; 20]; 10] =
+            core::array::from_fn(|t| core::array::from_fn(|i| (t * 20 + i) as f32 / 100.0));
+        let tiled = l.rows(Kernel::<16, 64, true>, &x, 0..40);
+        for (t, row) in x.iter().enumerate() {
+            let one = l.apply(row);
+            let by_hand: [f32; 40] =
+                core::array::from_fn(|o| l.bias[o] + (0..20).map(|i| l.weight_t[i][o] * row[i]).sum::<f32>());
+            for o in 0..40 {
+                assert!((tiled[t][o] - one[o]).abs() <= 1e-5 && (one[o] - by_hand[o]).abs() <= 1e-5);
+            }
+        }
+        // Outside the columns asked for, the outputs stay 0.
+        let part = l.rows(Kernel::<16, 64, true>, &x, 0..24);
+        assert!(
+            part.iter().zip(&tiled).all(|(p, t)| p[..24] == t[..24] && p[24..].iter().all(|&v| v == 0.0))
+        );
     }
 
     #[test]
