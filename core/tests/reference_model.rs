@@ -164,3 +164,43 @@ fn decisions_through_tract_and_native_agree() {
         assert!(a.reasoning.override_reason.is_none());
     }
 }
+
+/// The reference model laid out as `torch.onnx.export(dynamo=True)` lays out its models (opset 18,
+/// axes as inputs, every intermediate shape declared over the symbolic batch `s0`), by
+/// `tests/support/dynamo_style.py` with Python's `onnx` (CI installs it).
+#[test]
+fn dynamo_style_opset_18_models_load_and_reproduce_pytorch() {
+    let dir = std::env::temp_dir().join(format!("arbpolicy-dynamo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("policy-opset18.onnx");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/dynamo_style.py");
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(reference_dir().join("policy.onnx"))
+        .arg(&path)
+        .output()
+        .expect("python3 (with the onnx package) runs this test");
+    assert!(out.status.success(), "dynamo_style.py: {}", String::from_utf8_lossy(&out.stderr));
+
+    let bytes = std::fs::read(&path).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let proto = pb::ModelProto::decode(bytes.as_slice()).unwrap();
+    assert_eq!(proto.opset_import[0].version, 18);
+    assert!(!proto.graph.as_ref().unwrap().value_info.is_empty());
+
+    let model = OnnxModel::from_bytes(&bytes).unwrap();
+    let native = model.to_native().unwrap();
+    let mut session = model.session().unwrap();
+    let cases = cases();
+    for c in &cases {
+        let t = session.forward(&c.obs, ActionMask::hold_only()).unwrap();
+        assert!(max_diff(&t.logits, &c.logits) <= 1e-4 && (t.value - c.value).abs() <= 1e-4);
+        let n = native.forward(&c.obs);
+        assert!(max_diff(&n.logits, &t.logits) <= 1e-5 && (n.value - t.value).abs() <= 1e-5);
+    }
+    let obs: Vec<f32> = cases.iter().flat_map(|c| c.obs).collect();
+    let batch = model.forward_batch(&obs, &vec![ActionMask::hold_only(); cases.len()]).unwrap();
+    for (b, c) in batch.iter().zip(&cases) {
+        assert!(max_diff(&b.logits, &c.logits) <= 1e-4);
+    }
+}

@@ -380,7 +380,7 @@ const BATCH_TILE: usize = TILE_ROWS;
 ))]
 fn forward_dispatch(network: &Network, obs: &[Observation], out: &mut [Output]) {
     multiversion::target::match_target! {
-        "x86_64+avx512f+fma" => network.forward_all(Kernel::<32, 128, true>, obs, out),
+        "x86_64+avx512f+fma" => network.forward_all(Kernel::<64, 128, true>, obs, out),
         "x86_64+avx2+fma" => network.forward_all(Kernel::<16, 64, true>, obs, out),
         "aarch64+neon" => network.forward_all(Kernel::<16, 64, true>, obs, out),
         "x86_64+avx" => network.forward_all(Kernel::<16, 64, false>, obs, out),
