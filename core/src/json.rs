@@ -21,6 +21,11 @@ use std::vec::Vec;
 /// Milliseconds in an hour.
 const HOUR_MS: i64 = 3_600_000;
 
+/// The hour (since the Unix epoch) holding a Unix time in milliseconds, as requests give times.
+pub fn hour_of_unix_ms(ms: i64) -> i64 {
+    ms.div_euclid(HOUR_MS)
+}
+
 /// Why a JSON request could not be answered.
 #[non_exhaustive]
 #[derive(Debug)]
@@ -341,7 +346,7 @@ impl RequestJson {
             opportunities,
             portfolio,
             config,
-            now: self.now_ms.div_euclid(HOUR_MS),
+            now: hour_of_unix_ms(self.now_ms),
             selector: self.sample_seed.map_or(Selector::Greedy, Selector::Sample),
         })
     }
@@ -410,7 +415,7 @@ impl PositionJson {
             funding_received: self.funding_received_usd,
             funding_paid: self.funding_paid_usd,
             fees_paid: self.fees_paid_usd,
-            entry_hour: self.entry_time_ms.div_euclid(HOUR_MS),
+            entry_hour: hour_of_unix_ms(self.entry_time_ms),
             entry_spread_pct: crate::opportunity::spread_pct(self.long_entry_price, self.short_entry_price),
         };
         // A non-finite entry spread comes from bad entry prices, which validation names.

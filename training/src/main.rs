@@ -2,6 +2,8 @@
 
 use anyhow::{Context, Result};
 use arbpolicy_core::json::decide_json;
+use arbpolicy_core::policy::artifact::ARTIFACT_LEN;
+use arbpolicy_core::policy::onnx::OnnxModel;
 use arbpolicy_train::PolicyFile;
 use clap::{Parser, Subcommand};
 use std::io::Read;
@@ -25,6 +27,15 @@ enum Command {
         #[arg(long, default_value = "-")]
         request: String,
     },
+    /// Convert an ONNX model of the plan's network into a native weights artifact.
+    Convert {
+        /// The ONNX model.
+        #[arg(long)]
+        model: PathBuf,
+        /// Where to write the artifact.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() {
@@ -47,9 +58,20 @@ fn run(cli: Cli) -> Result<()> {
                 std::fs::read_to_string(&request)
                     .with_context(|| format!("cannot read the request {request}"))?
             };
-            let file = PolicyFile::load(&model)?;
-            let mut policy = file.policy()?;
+            let file = PolicyFile::from_path(&model)
+                .with_context(|| format!("cannot load the model {}", model.display()))?;
+            let mut policy = file.session()?;
             println!("{}", decide_json(&mut policy, &text)?);
+            Ok(())
+        }
+        Command::Convert { model, out } => {
+            let onnx = OnnxModel::from_path(&model)
+                .with_context(|| format!("cannot load the model {}", model.display()))?;
+            let network = onnx.to_native().with_context(|| format!("cannot convert {}", model.display()))?;
+            let mut bytes = vec![0u8; ARTIFACT_LEN];
+            network.write_artifact(bytes.as_mut_slice().try_into().expect("artifact length"));
+            std::fs::write(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+            eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
             Ok(())
         }
     }

@@ -22,7 +22,7 @@ use crate::observation::{self, OBSERVATION_LEN, Observation};
 use crate::opportunity::Opportunity;
 use crate::portfolio::Portfolio;
 use crate::risk::{self, ExitReason};
-use crate::selection::Selection;
+use crate::selection::{Selection, Slots};
 use crate::{MAX_OPPORTUNITIES, Name};
 use core::fmt;
 use rand::SeedableRng;
@@ -196,22 +196,55 @@ pub struct Decision {
     pub reasoning: Reasoning,
 }
 
+/// What the policy is shown for a request: the ten selected opportunities, the observation, and
+/// the actions the risk limits allow.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    /// Which of the request's opportunities fill the slots.
+    pub selection: Selection,
+    /// The slots.
+    pub slots: Slots<'a>,
+    /// The 275 features.
+    pub observation: Observation,
+    /// The allowed actions.
+    pub mask: ActionMask,
+}
+
+fn validate(request: &Request<'_>) -> Result<(), Error> {
+    if request.opportunities.len() > MAX_OPPORTUNITIES {
+        return Err(Error::TooMany {
+            what: "opportunities",
+            given: request.opportunities.len(),
+            max: MAX_OPPORTUNITIES,
+        });
+    }
+    request.config.validate()?;
+    request.portfolio.validate()
+}
+
+/// Validate a request and build what the policy is shown for it.
+pub fn view<'a>(request: &Request<'a>) -> Result<View<'a>, Error> {
+    validate(request)?;
+    let (selection, slots) = Selection::pick(request.opportunities);
+    let mut observation = [0.0f32; OBSERVATION_LEN];
+    let mask = observation::encode_with_mask(
+        &request.config,
+        request.portfolio,
+        &slots,
+        request.now,
+        &mut observation,
+    )?;
+    Ok(View { selection, slots, observation, mask })
+}
+
 /// Decide what to do now.
 pub fn decide<P: Policy>(
     policy: &mut P,
     request: &Request<'_>,
     selector: Selector,
 ) -> Result<Decision, Error> {
-    let Request { opportunities, portfolio, config, now } = *request;
-    if opportunities.len() > MAX_OPPORTUNITIES {
-        return Err(Error::TooMany {
-            what: "opportunities",
-            given: opportunities.len(),
-            max: MAX_OPPORTUNITIES,
-        });
-    }
-    config.validate()?;
-    portfolio.validate()?;
+    let Request { portfolio, config, .. } = *request;
+    validate(request)?;
     let book_risk = RiskLevel::of(portfolio.min_liquidation_distance());
 
     if let Some((slot, reason)) =
@@ -233,9 +266,7 @@ pub fn decide<P: Policy>(
         ));
     }
 
-    let (selection, slots) = Selection::pick(opportunities);
-    let mut obs = [0.0f32; OBSERVATION_LEN];
-    let mask = observation::encode_with_mask(&config, portfolio, &slots, now, &mut obs)?;
+    let View { selection, slots, observation: obs, mask } = view(request)?;
     let hold = |why| fixed(Action::Hold, mask, Reasoning::new(book_risk, Some(why)), None);
     let output = match policy.evaluate(&obs, mask) {
         Ok(o) => o,

@@ -4,6 +4,8 @@
 pub mod artifact;
 pub mod choice;
 pub mod decision;
+#[cfg(feature = "onnx")]
+pub mod file;
 pub mod network;
 #[cfg(feature = "onnx")]
 pub mod onnx;

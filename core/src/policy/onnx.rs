@@ -40,6 +40,8 @@ pub enum ModelError {
     Architecture(String),
     /// tract failed to load or run the model.
     Runtime(String),
+    /// A native weights artifact was refused (truncated, bad checksum, other versions).
+    Artifact(crate::Error),
 }
 
 impl fmt::Display for ModelError {
@@ -52,6 +54,7 @@ impl fmt::Display for ModelError {
             }
             ModelError::Architecture(e) => write!(f, "not the plan's network: {e}"),
             ModelError::Runtime(e) => write!(f, "tract: {e}"),
+            ModelError::Artifact(e) => write!(f, "{e}"),
         }
     }
 }
@@ -79,16 +82,23 @@ pub enum MaskInput {
 pub struct OnnxModel {
     single: Runnable,
     batched: Runnable,
-    mask: MaskInput,
-    logits: usize,
-    value: usize,
+    io: Io,
     proto: pb::ModelProto,
 }
 
-/// One thread's session over an [`OnnxModel`], reusing tract's state between calls.
+/// Where the model's inputs and outputs are.
+#[derive(Debug, Clone, Copy)]
+struct Io {
+    mask: MaskInput,
+    logits: usize,
+    value: usize,
+}
+
+/// One thread's session over an [`OnnxModel`], reusing tract's state between calls. It owns what it
+/// runs, so it may outlive the model it came from.
 #[derive(Debug)]
-pub struct OnnxSession<'m> {
-    model: &'m OnnxModel,
+pub struct OnnxSession {
+    io: Io,
     state: State,
 }
 
@@ -156,21 +166,19 @@ impl OnnxModel {
         Ok(OnnxModel {
             single: single.into_runnable().map_err(runtime)?,
             batched: model.into_runnable().map_err(runtime)?,
-            mask,
-            logits,
-            value,
+            io: Io { mask, logits, value },
             proto,
         })
     }
 
     /// How the model takes the action mask.
     pub fn mask_input(&self) -> MaskInput {
-        self.mask
+        self.io.mask
     }
 
     /// A session for the calling thread.
-    pub fn session(&self) -> Result<OnnxSession<'_>, ModelError> {
-        Ok(OnnxSession { model: self, state: self.single.spawn_state().map_err(runtime)? })
+    pub fn session(&self) -> Result<OnnxSession, ModelError> {
+        Ok(OnnxSession { io: self.io, state: self.single.spawn_state().map_err(runtime)? })
     }
 
     /// Run a batch of observations (`obs.len()` = 275 x n, `masks.len()` = n) in one call.
@@ -183,11 +191,13 @@ impl OnnxModel {
                 n * OBSERVATION_LEN
             )));
         }
-        let inputs = self.inputs(obs, masks)?;
+        let inputs = self.io.inputs(obs, masks)?;
         let outputs = self.batched.run(inputs).map_err(runtime)?;
-        self.outputs(&outputs, n)
+        self.io.outputs(&outputs, n)
     }
+}
 
+impl Io {
     fn inputs(&self, obs: &[f32], masks: &[ActionMask]) -> Result<Vec<Tensor>, ModelError> {
         let n = masks.len();
         let mut inputs = vec![Tensor::from_slice(&[n, OBSERVATION_LEN], obs).map_err(runtime)?];
@@ -223,14 +233,16 @@ impl OnnxModel {
             })
             .collect())
     }
+}
 
+impl OnnxModel {
     /// The network's weights as a native [`Network`], read from the graph's structure.
     pub fn to_native(&self) -> Result<std::boxed::Box<Network>, ModelError> {
         convert(&self.proto)
     }
 }
 
-impl super::decision::Policy for OnnxSession<'_> {
+impl super::decision::Policy for OnnxSession {
     fn evaluate(
         &mut self,
         observation: &Observation,
@@ -240,12 +252,12 @@ impl super::decision::Policy for OnnxSession<'_> {
     }
 }
 
-impl OnnxSession<'_> {
+impl OnnxSession {
     /// Logits and value for one observation (the mask is fed when the model takes it).
     pub fn forward(&mut self, obs: &Observation, mask: ActionMask) -> Result<Output, ModelError> {
-        let inputs = self.model.inputs(obs, &[mask])?;
+        let inputs = self.io.inputs(obs, &[mask])?;
         let outputs = self.state.run(inputs).map_err(runtime)?;
-        Ok(self.model.outputs(&outputs, 1)?.remove(0))
+        Ok(self.io.outputs(&outputs, 1)?.remove(0))
     }
 }
 
