@@ -18,6 +18,7 @@ flags=(-std=c11 -Wall -Wextra -Werror -O2 -I ffi/include)
 gcc "${flags[@]}" bindings/c/test_arbpolicy.c "$lib/libarbpolicy.a" -lm -lpthread -ldl -o "$out/test_static"
 gcc "${flags[@]}" bindings/c/test_arbpolicy.c -L "$lib" -larbpolicy -Wl,-rpath,"$lib" -lm -o "$out/test_dynamic"
 gcc "${flags[@]}" bindings/c/example.c -L "$lib" -larbpolicy -Wl,-rpath,"$lib" -o "$out/example_c"
+gcc "${flags[@]}" bindings/c/bench_decide.c -L "$lib" -larbpolicy -Wl,-rpath,"$lib" -o "$out/bench_decide"
 g++ -std=c++17 -Wall -Wextra -Werror -O2 -I ffi/include bindings/cpp/example.cpp -L "$lib" -larbpolicy \
     -Wl,-rpath,"$lib" -o "$out/example_cpp"
 
@@ -31,5 +32,7 @@ valgrind --quiet --error-exitcode=1 --suppressions=bindings/c/valgrind.supp --le
 echo "--- C example"
 "$out/example_c" "$out/policy.arbpnet" "$request" > "$out/example_c.out"
 grep -q "\"action\"" "$out/example_c.out" && head -4 "$out/example_c.out"
+echo "--- C benchmark (short run here; run $out/bench_decide MODEL for 100,000 calls)"
+"$out/bench_decide" "$out/policy.arbpnet" 2000
 echo "--- C++ example"
 "$out/example_cpp" "$model" "$request" | tail -1

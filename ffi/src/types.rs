@@ -274,15 +274,17 @@ pub(crate) fn check_size(given: u32, expected: usize, what: &str) -> Result<(), 
     Ok(())
 }
 
-/// A name field: NUL-terminated UTF-8, 1 to 16 bytes.
-pub(crate) fn name(field: &[c_char; ARBP_NAME_SIZE], what: &str) -> Result<Name, Failure> {
+/// A name field: NUL-terminated UTF-8, 1 to 16 bytes; `what` names the field in an error (built
+/// only then: a decision converts hundreds of names).
+pub(crate) fn name(field: &[c_char; ARBP_NAME_SIZE], what: impl Fn() -> String) -> Result<Name, Failure> {
     let bytes: [u8; ARBP_NAME_SIZE] = field.map(|c| c as u8);
     let len = bytes.iter().position(|&b| b == 0).ok_or_else(|| {
-        invalid_input(format!("{what} is not NUL-terminated within {ARBP_NAME_SIZE} bytes"))
+        invalid_input(format!("{} is not NUL-terminated within {ARBP_NAME_SIZE} bytes", what()))
     })?;
-    let text = std::str::from_utf8(&bytes[..len])
-        .map_err(|_| Failure::new(crate::arbp_status::ARBP_INVALID_UTF8, format!("{what} is not UTF-8")))?;
-    Name::new(text).map_err(|e| invalid_input(format!("{what}: {e}")))
+    let text = std::str::from_utf8(&bytes[..len]).map_err(|_| {
+        Failure::new(crate::arbp_status::ARBP_INVALID_UTF8, format!("{} is not UTF-8", what()))
+    })?;
+    Name::new(text).map_err(|e| invalid_input(format!("{}: {e}", what())))
 }
 
 /// Write a string into a fixed field, NUL-padded (it always fits: names and labels are short).
@@ -339,14 +341,14 @@ impl arbp_opportunity {
         check_size(self.struct_size, size_of::<arbp_opportunity>(), "arbp_opportunity")?;
         let leg = |l: &arbp_leg, side: &str| -> Result<Leg, Failure> {
             Ok(Leg {
-                venue: name(&l.exchange, &what(&format!("{side}.exchange")))?,
+                venue: name(&l.exchange, || what(&format!("{side}.exchange")))?,
                 price: l.price,
                 funding_rate: l.funding_rate,
                 interval_hours: l.funding_interval_hours,
             })
         };
         Ok(Opportunity {
-            coin: name(&self.symbol, &what("symbol"))?,
+            coin: name(&self.symbol, || what("symbol"))?,
             long: leg(&self.long_leg, "long_leg")?,
             short: leg(&self.short_leg, "short_leg")?,
             profit_8h_24h_avg: self.fund_profit_8h_24h_proj,
@@ -369,7 +371,7 @@ impl arbp_position {
         check_size(self.struct_size, size_of::<arbp_position>(), "arbp_position")?;
         let leg = |l: &arbp_position_leg, side: &str| -> Result<PositionLeg, Failure> {
             Ok(PositionLeg {
-                venue: name(&l.exchange, &what(&format!("{side}.exchange")))?,
+                venue: name(&l.exchange, || what(&format!("{side}.exchange")))?,
                 entry_price: l.entry_price,
                 price: l.price,
                 funding_rate: l.funding_rate,
@@ -377,7 +379,7 @@ impl arbp_position {
             })
         };
         let position = Position {
-            coin: name(&self.symbol, &what("symbol"))?,
+            coin: name(&self.symbol, || what("symbol"))?,
             long: leg(&self.long_leg, "long_leg")?,
             short: leg(&self.short_leg, "short_leg")?,
             size_usd: self.position_size_usd,
