@@ -533,52 +533,16 @@ impl Network {
         obs: &Observation,
     ) -> [f32; MODEL_DIM] {
         const SLOTS: usize = OPPORTUNITY_SLOTS;
-        // Keys padded to a whole number of vectors.
-        const KEYS: usize = 16;
         let tokens = slots::<SLOTS, OPPORTUNITY_WIDTH>(obs, OPPORTUNITIES_OFFSET);
         let embedded = relu_rows(self.opportunity.rows(k, &tokens, 0..MODEL_DIM));
         // Queries and keys only; the values come from the weighted embeddings below.
         let qk = self.attention_in.rows(k, &embedded, 0..2 * MODEL_DIM);
 
-        // scores[head][query][key], scaled: each head's queries times its keys, the keys laid out
-        // as a layer (`weight_t[d][key]`) padded to a full vector of KEYS, the padding masked out
-        // by a bias of -inf.
         let scale = 1.0 / libm::sqrtf(HEAD_DIM as f32);
-        let mut scores = [[[0.0f32; KEYS]; SLOTS]; HEADS];
-        for (head, by_query) in scores.iter_mut().enumerate() {
-            let (q0, k0) = (head * HEAD_DIM, MODEL_DIM + head * HEAD_DIM);
-            let mut keys = Linear::<HEAD_DIM, KEYS> { weight_t: [[0.0; KEYS]; HEAD_DIM], bias: [0.0; KEYS] };
-            let mut queries = [[0.0f32; HEAD_DIM]; SLOTS];
-            for (j, row) in qk.iter().enumerate() {
-                for d in 0..HEAD_DIM {
-                    keys.weight_t[d][j] = row[k0 + d];
-                    queries[j][d] = row[q0 + d] * scale;
-                }
-            }
-            for b in &mut keys.bias[SLOTS..] {
-                *b = f32::NEG_INFINITY;
-            }
-            *by_query = keys.rows(k, &queries, 0..KEYS);
-        }
-        // Softmax over keys: the maxima first, then every exponential in one vectorised pass.
-        for row in scores.as_flattened_mut() {
-            let top = halving(row, f32::max);
-            row.iter_mut().for_each(|s| *s -= top);
-        }
-        for s in scores.as_flattened_mut().as_flattened_mut() {
-            *s = exp_nonpositive(k, *s);
-        }
-        // pooled[head]: the embeddings weighted by the attention each slot receives, averaged over
-        // the querying slots.
         let mut pooled = [[0.0f32; MODEL_DIM]; HEADS];
-        for (by_query, pool) in scores.iter().zip(pooled.iter_mut()) {
-            let mut received = [0.0f32; KEYS];
-            for row in by_query {
-                let norm = 1.0 / (halving(row, |a, b| a + b) * SLOTS as f32);
-                for (r, &s) in received.iter_mut().zip(row) {
-                    *r = k.mul_add(s, norm, *r);
-                }
-            }
+        for (head, pool) in pooled.iter_mut().enumerate() {
+            let received = Self::attention_received(k, &qk, head, scale);
+            // The embeddings weighted by the attention each slot receives.
             for (e, &r) in embedded.iter().zip(&received) {
                 for (p, &v) in pool.iter_mut().zip(e) {
                     *p = k.mul_add(r, v, *p);
@@ -588,10 +552,75 @@ impl Network {
         // Each head's slice of the value projection of its own pooled embedding.
         let values = self.attention_in.rows(k, &pooled, 2 * MODEL_DIM..3 * MODEL_DIM);
         let mut context = [0.0f32; MODEL_DIM];
-        for (o, c) in context.iter_mut().enumerate() {
-            *c = values[o / HEAD_DIM][2 * MODEL_DIM + o];
+        for (head, v) in values.iter().enumerate() {
+            let at = head * HEAD_DIM;
+            context[at..at + HEAD_DIM].copy_from_slice(&v[2 * MODEL_DIM + at..][..HEAD_DIM]);
         }
         context
+    }
+
+    /// The attention each slot receives from one head, averaged over the querying slots: the mean
+    /// over queries `i` of `softmax_j(q_i . k_j x scale)`.
+    ///
+    /// The scores are computed twice, laid out by key (`[key][query]`) and by query
+    /// (`[query][key]`), each row padded to a full vector of KEYS: by key, each query's maximum and
+    /// sum of exponentials run down the rows, vector by vector; by query, so do the attentions each
+    /// key receives. Both are the same multiply-adds in the same order, so they agree bit for bit,
+    /// and no step reduces across a vector.
+    #[inline(always)]
+    fn attention_received<const W: usize, const V: usize, const F: bool>(
+        k: Kernel<W, V, F>,
+        qk: &[[f32; 3 * MODEL_DIM]; OPPORTUNITY_SLOTS],
+        head: usize,
+        scale: f32,
+    ) -> [f32; OPPORTUNITY_SLOTS] {
+        const SLOTS: usize = OPPORTUNITY_SLOTS;
+        // Slots padded to a whole number of vectors.
+        const KEYS: usize = 16;
+        let (q0, k0) = (head * HEAD_DIM, MODEL_DIM + head * HEAD_DIM);
+        // Queries and keys as rows, and each as a layer (`weight_t[d][slot]`) for the other's rows.
+        let mut queries = [[0.0f32; HEAD_DIM]; SLOTS];
+        let mut keys = [[0.0f32; HEAD_DIM]; SLOTS];
+        let mut by_query = Linear::<HEAD_DIM, KEYS> { weight_t: [[0.0; KEYS]; HEAD_DIM], bias: [0.0; KEYS] };
+        let mut by_key = Linear::<HEAD_DIM, KEYS> { weight_t: [[0.0; KEYS]; HEAD_DIM], bias: [0.0; KEYS] };
+        for slot in 0..SLOTS {
+            for d in 0..HEAD_DIM {
+                let (q, key) = (qk[slot][q0 + d] * scale, qk[slot][k0 + d]);
+                queries[slot][d] = q;
+                keys[slot][d] = key;
+                by_key.weight_t[d][slot] = q;
+                by_query.weight_t[d][slot] = key;
+            }
+        }
+        // Padding keys get -inf, so their exponentials are 0; padding queries score 0 and are unused.
+        for b in &mut by_query.bias[SLOTS..] {
+            *b = f32::NEG_INFINITY;
+        }
+        let scores_by_key = by_key.rows(k, &keys, 0..KEYS);
+        let scores_by_query = by_query.rows(k, &queries, 0..KEYS);
+
+        let mut top = [f32::NEG_INFINITY; KEYS];
+        for row in &scores_by_key {
+            for (t, &s) in top.iter_mut().zip(row) {
+                *t = t.max(s);
+            }
+        }
+        let mut sum = [0.0f32; KEYS];
+        for row in &scores_by_key {
+            for ((total, &s), &t) in sum.iter_mut().zip(row).zip(&top) {
+                *total += exp_nonpositive(k, s - t);
+            }
+        }
+        let mut received = [0.0f32; KEYS];
+        for (row, (&t, &total)) in scores_by_query.iter().zip(top.iter().zip(&sum)) {
+            let weight = 1.0 / (total * SLOTS as f32);
+            for (r, &s) in received.iter_mut().zip(row) {
+                *r = k.mul_add(exp_nonpositive(k, s - t), weight, *r);
+            }
+        }
+        let mut out = [0.0f32; SLOTS];
+        out.copy_from_slice(&received[..SLOTS]);
+        out
     }
 
     /// Call `f` with every parameter in PyTorch's order.
@@ -699,6 +728,63 @@ mod tests {
         assert!(
             part.iter().zip(&tiled).all(|(p, t)| p[..24] == t[..24] && p[24..].iter().all(|&v| v == 0.0))
         );
+    }
+
+    /// Multi-head attention written out directly: every query's softmax over the keys (shifted by
+    /// its own maximum), the values attended, the mean over the queries; and how far apart the
+    /// queries' maximum scores lie.
+    fn attention_by_hand(n: &Network, obs: &Observation) -> ([f32; MODEL_DIM], f32) {
+        let tokens = slots::<OPPORTUNITY_SLOTS, OPPORTUNITY_WIDTH>(obs, OPPORTUNITIES_OFFSET);
+        let qkv: std::vec::Vec<[f32; 3 * MODEL_DIM]> =
+            tokens.iter().map(|t| n.attention_in.apply(&relu(n.opportunity.apply(t)))).collect();
+        let mut context = [0.0f32; MODEL_DIM];
+        let (mut lowest_top, mut highest_top) = (f32::INFINITY, f32::NEG_INFINITY);
+        for h in 0..HEADS {
+            let (q0, k0, v0) = (h * HEAD_DIM, MODEL_DIM + h * HEAD_DIM, 2 * MODEL_DIM + h * HEAD_DIM);
+            for q in &qkv {
+                let scores: std::vec::Vec<f32> = qkv
+                    .iter()
+                    .map(|k| {
+                        (0..HEAD_DIM).map(|d| q[q0 + d] * k[k0 + d]).sum::<f32>() / (HEAD_DIM as f32).sqrt()
+                    })
+                    .collect();
+                let top = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                (lowest_top, highest_top) = (lowest_top.min(top), highest_top.max(top));
+                let e: std::vec::Vec<f32> = scores.iter().map(|s| libm::expf(s - top)).collect();
+                let total: f32 = e.iter().sum();
+                for (k, w) in qkv.iter().zip(&e) {
+                    for d in 0..HEAD_DIM {
+                        context[h * HEAD_DIM + d] += w / total * k[v0 + d] / OPPORTUNITY_SLOTS as f32;
+                    }
+                }
+            }
+        }
+        (context, highest_top - lowest_top)
+    }
+
+    #[test]
+    fn attention_equals_the_direct_form_even_when_scores_span_hundreds() {
+        let mut n = std::boxed::Box::new(Network::ZERO);
+        // Large weights: scores reach the hundreds and each query's maximum differs from the
+        // others' by far more than the exponential's range, so a shared shift would lose rows.
+        let mut k = 0u64;
+        n.set_parameters(|| {
+            k = k.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((k >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 3.0
+        });
+        let mut obs = [0.0f32; crate::observation::OBSERVATION_LEN];
+        for (i, v) in obs.iter_mut().enumerate() {
+            *v = ((i * 7919 % 613) as f32 / 613.0 - 0.5) * 4.0;
+        }
+        let (expected, gap) = attention_by_hand(&n, &obs);
+        assert!(gap > 100.0, "the queries' maxima lie only {gap} apart");
+        let spread = expected.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(spread > 1.0, "a degenerate case: {expected:?}");
+        for got in [n.attention(PORTABLE, &obs), n.attention(Kernel::<16, 64, true>, &obs)] {
+            for (g, e) in got.iter().zip(&expected) {
+                assert!((g - e).abs() <= 1e-4 * spread, "{got:?} against {expected:?}");
+            }
+        }
     }
 
     #[test]
