@@ -24,6 +24,10 @@ pub enum Error {
         /// Its length in bytes.
         len: usize,
     },
+    /// A name field of 17 bytes holds no NUL byte to end the name.
+    NameNotTerminated,
+    /// A name's bytes are not UTF-8.
+    NameNotUtf8,
     /// An opportunity's two legs are on the same exchange.
     SameVenue,
     /// More items than the engine accepts.
@@ -78,6 +82,8 @@ impl fmt::Display for Error {
             Error::BadName { len } => {
                 write!(f, "a name must be 1 to 16 bytes of UTF-8 without NUL, this one has {len} bytes")
             }
+            Error::NameNotTerminated => f.write_str("a name field holds no NUL byte within its 17 bytes"),
+            Error::NameNotUtf8 => f.write_str("a name is not UTF-8"),
             Error::SameVenue => f.write_str("an opportunity's long and short legs are on the same exchange"),
             Error::TooMany { what, given, max } => {
                 write!(f, "{given} {what} given, at most {max} are accepted")

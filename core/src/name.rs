@@ -7,7 +7,11 @@ use crate::error::Error;
 use core::fmt;
 
 /// A short fixed-capacity name: a coin symbol or an exchange.
+///
+/// Aligned to 8 bytes so that it moves as two words (byte-aligned, it would sit one byte into the
+/// results that carry it, and every move would stall on a split store).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(align(8))]
 pub struct Name([u8; Name::CAPACITY]);
 
 impl Name {
@@ -21,6 +25,39 @@ impl Name {
         }
         let mut bytes = [0; Self::CAPACITY];
         bytes[..s.len()].copy_from_slice(s.as_bytes());
+        Ok(Name(bytes))
+    }
+
+    /// A name from a field of `CAPACITY + 1` bytes holding it NUL-terminated (as C hosts pass
+    /// names): the bytes before the first NUL, whatever follows it. Refuses a field without NUL,
+    /// an empty name and bytes that are not UTF-8.
+    ///
+    /// Hosts send hundreds of names a decision, so the NUL is found and the padding made in one
+    /// 16-byte word, and only names with non-ASCII bytes go through the UTF-8 check.
+    #[inline]
+    pub fn from_nul_terminated(field: &[u8; Self::CAPACITY + 1]) -> Result<Self, Error> {
+        const LOW: u128 = u128::from_le_bytes([0x01; 16]);
+        const HIGH: u128 = u128::from_le_bytes([0x80; 16]);
+        let mut head = [0u8; Self::CAPACITY];
+        head.copy_from_slice(&field[..Self::CAPACITY]);
+        let head = u128::from_le_bytes(head);
+        // Flags the zero bytes; the lowest flag is exact (a borrow only spills into higher bytes).
+        let zeros = head.wrapping_sub(LOW) & !head & HIGH;
+        let len = if zeros != 0 {
+            (zeros.trailing_zeros() / 8) as usize
+        } else if field[Self::CAPACITY] == 0 {
+            Self::CAPACITY
+        } else {
+            return Err(Error::NameNotTerminated);
+        };
+        if len == 0 {
+            return Err(Error::BadName { len });
+        }
+        let padded = if len == Self::CAPACITY { head } else { head & ((1u128 << (8 * len)) - 1) };
+        let bytes = padded.to_le_bytes();
+        if padded & HIGH != 0 {
+            core::str::from_utf8(&bytes[..len]).map_err(|_| Error::NameNotUtf8)?;
+        }
         Ok(Name(bytes))
     }
 
@@ -75,6 +112,46 @@ mod tests {
                 prop_assert_eq!(na.cmp(&nb), ra.cmp(&rb));
             }
         }
+    }
+
+    /// The plain reading of a NUL-terminated field.
+    fn by_steps(field: &[u8; 17]) -> Result<Name, Error> {
+        let len = field.iter().position(|&b| b == 0).ok_or(Error::NameNotTerminated)?;
+        let text = core::str::from_utf8(&field[..len]).map_err(|_| Error::NameNotUtf8)?;
+        Name::new(text)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+        #[test]
+        fn nul_terminated_fields_read_as_by_steps(
+            // Mostly ASCII letters, some zeros and high bytes, so every path is taken.
+            bytes in proptest::collection::vec(prop_oneof![4 => 0x41u8..0x5b, 2 => Just(0u8), 1 => any::<u8>()], 17),
+        ) {
+            let field: [u8; 17] = bytes.try_into().unwrap();
+            prop_assert_eq!(Name::from_nul_terminated(&field), by_steps(&field));
+        }
+    }
+
+    #[test]
+    fn nul_terminated_fields_by_hand() {
+        let field = |s: &[u8]| {
+            let mut f = [0xAAu8; 17];
+            f[..s.len()].copy_from_slice(s);
+            f
+        };
+        assert_eq!(Name::from_nul_terminated(&field(b"BTC\0")).unwrap().as_str(), "BTC");
+        assert_eq!(
+            Name::from_nul_terminated(&field(b"0123456789abcdef\0")).unwrap().as_str(),
+            "0123456789abcdef"
+        );
+        assert_eq!(Name::from_nul_terminated(&field("Ünï\0".as_bytes())).unwrap().as_str(), "Ünï");
+        assert_eq!(Name::from_nul_terminated(&field(b"\0")), Err(Error::BadName { len: 0 }));
+        assert_eq!(Name::from_nul_terminated(&[b'a'; 17]), Err(Error::NameNotTerminated));
+        assert_eq!(Name::from_nul_terminated(&field(b"ok\xffx\0")), Err(Error::NameNotUtf8));
+        // Equal to the name made from the string: the padding is zeros.
+        assert_eq!(Name::from_nul_terminated(&field(b"okx\0")), Name::new("okx"));
     }
 
     #[test]

@@ -58,8 +58,10 @@ pub(crate) unsafe fn convert(
     let config = request.config.engine()?;
     let portfolio = request.portfolio.engine(positions)?;
     opportunities.clear();
+    opportunities.reserve(given.len());
     for (i, o) in given.iter().enumerate() {
-        opportunities.push(o.engine(i)?);
+        let names = o.names(i)?;
+        opportunities.push(o.with_names(names));
     }
     let selector = if request.sample == 1 { Selector::Sample(request.sample_seed) } else { Selector::Greedy };
     Ok(Converted { portfolio, config, now: hour_of_unix_ms(request.now_ms), selector })

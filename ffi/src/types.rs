@@ -10,7 +10,7 @@ use crate::{ARBP_ACTION_COUNT, ARBP_LABEL_SIZE, ARBP_NAME_SIZE};
 use arbpolicy_core::json::hour_of_unix_ms;
 use arbpolicy_core::opportunity::spread_pct;
 use arbpolicy_core::position::PositionLeg;
-use arbpolicy_core::{Leg, MAX_POSITIONS, Name, Opportunity, Portfolio, Position, TradingConfig};
+use arbpolicy_core::{Error, Leg, MAX_POSITIONS, Name, Opportunity, Portfolio, Position, TradingConfig};
 use std::ffi::c_char;
 
 /// The user's risk settings and the engine's parameters (`arbp_config_default` fills the defaults).
@@ -265,26 +265,39 @@ pub struct arbp_decision {
 }
 
 /// `struct_size` must equal this library's `sizeof`.
+#[inline(always)]
 pub(crate) fn check_size(given: u32, expected: usize, what: &str) -> Result<(), Failure> {
     if given as usize != expected {
-        return Err(invalid_argument(format!(
-            "{what}.struct_size is {given}, this library's sizeof({what}) is {expected} (set it to sizeof)"
-        )));
+        return Err(wrong_size(given, expected, what));
     }
     Ok(())
 }
 
+#[cold]
+fn wrong_size(given: u32, expected: usize, what: &str) -> Failure {
+    invalid_argument(format!(
+        "{what}.struct_size is {given}, this library's sizeof({what}) is {expected} (set it to sizeof)"
+    ))
+}
+
 /// A name field: NUL-terminated UTF-8, 1 to 16 bytes; `what` names the field in an error (built
 /// only then: a decision converts hundreds of names).
+#[inline(always)]
 pub(crate) fn name(field: &[c_char; ARBP_NAME_SIZE], what: impl Fn() -> String) -> Result<Name, Failure> {
-    let bytes: [u8; ARBP_NAME_SIZE] = field.map(|c| c as u8);
-    let len = bytes.iter().position(|&b| b == 0).ok_or_else(|| {
-        invalid_input(format!("{} is not NUL-terminated within {ARBP_NAME_SIZE} bytes", what()))
-    })?;
-    let text = std::str::from_utf8(&bytes[..len]).map_err(|_| {
-        Failure::new(crate::arbp_status::ARBP_INVALID_UTF8, format!("{} is not UTF-8", what()))
-    })?;
-    Name::new(text).map_err(|e| invalid_input(format!("{}: {e}", what())))
+    Name::from_nul_terminated(&field.map(|c| c as u8)).map_err(|e| bad_name(e, what))
+}
+
+#[cold]
+fn bad_name(e: Error, what: impl Fn() -> String) -> Failure {
+    match e {
+        Error::NameNotTerminated => {
+            invalid_input(format!("{} is not NUL-terminated within {ARBP_NAME_SIZE} bytes", what()))
+        }
+        Error::NameNotUtf8 => {
+            Failure::new(crate::arbp_status::ARBP_INVALID_UTF8, format!("{} is not UTF-8", what()))
+        }
+        e => invalid_input(format!("{}: {e}", what())),
+    }
 }
 
 /// Write a string into a fixed field, NUL-padded (it always fits: names and labels are short).
@@ -333,24 +346,36 @@ impl arbp_config {
     }
 }
 
+/// The engine's opportunity is [`names`](arbp_opportunity::names) then
+/// [`with_names`](arbp_opportunity::with_names); its values are checked where it is selected (an
+/// invalid opportunity is never chosen).
 impl arbp_opportunity {
-    /// The engine's opportunity (its values are checked where it is selected: an invalid
-    /// opportunity is never chosen).
-    pub(crate) fn engine(&self, index: usize) -> Result<Opportunity, Failure> {
+    /// The coin and the two venues, checked; and the struct's size.
+    #[inline(always)]
+    pub(crate) fn names(&self, index: usize) -> Result<[Name; 3], Failure> {
         let what = |field: &str| format!("opportunities[{index}].{field}");
         check_size(self.struct_size, size_of::<arbp_opportunity>(), "arbp_opportunity")?;
-        let leg = |l: &arbp_leg, side: &str| -> Result<Leg, Failure> {
-            Ok(Leg {
-                venue: name(&l.exchange, || what(&format!("{side}.exchange")))?,
-                price: l.price,
-                funding_rate: l.funding_rate,
-                interval_hours: l.funding_interval_hours,
-            })
+        Ok([
+            name(&self.symbol, || what("symbol"))?,
+            name(&self.long_leg.exchange, || what("long_leg.exchange"))?,
+            name(&self.short_leg.exchange, || what("short_leg.exchange"))?,
+        ])
+    }
+
+    /// The engine's opportunity with these [`names`](Self::names). Inlined where it is stored, so the
+    /// opportunity is built in place (a decision converts a hundred).
+    #[inline(always)]
+    pub(crate) fn with_names(&self, [coin, long_venue, short_venue]: [Name; 3]) -> Opportunity {
+        let leg = |l: &arbp_leg, venue: Name| Leg {
+            venue,
+            price: l.price,
+            funding_rate: l.funding_rate,
+            interval_hours: l.funding_interval_hours,
         };
-        Ok(Opportunity {
-            coin: name(&self.symbol, || what("symbol"))?,
-            long: leg(&self.long_leg, "long_leg")?,
-            short: leg(&self.short_leg, "short_leg")?,
+        Opportunity {
+            coin,
+            long: leg(&self.long_leg, long_venue),
+            short: leg(&self.short_leg, short_venue),
             profit_8h_24h_avg: self.fund_profit_8h_24h_proj,
             profit_8h_3d_avg: self.fund_profit_8h_3d_proj,
             spread_30_avg_pct: self.spread_30_sample_avg,
@@ -360,7 +385,7 @@ impl arbp_opportunity {
             volume_24h_usd: self.volume_24h,
             bid_ask_spread_pct: self.bid_ask_spread_percent,
             orderbook_depth_usd: self.orderbook_depth,
-        })
+        }
     }
 }
 
