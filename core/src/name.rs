@@ -43,19 +43,19 @@ impl Name {
         let head = u128::from_le_bytes(head);
         // Flags the zero bytes; the lowest flag is exact (a borrow only spills into higher bytes).
         let zeros = head.wrapping_sub(LOW) & !head & HIGH;
-        let len = if zeros != 0 {
-            (zeros.trailing_zeros() / 8) as usize
-        } else if field[Self::CAPACITY] == 0 {
-            Self::CAPACITY
-        } else {
+        // The lowest flag alone, at bit 8 len + 7; below bit 8 len, the name's bytes. Without a
+        // zero byte the mask is every bit, and the 17th byte must end the name.
+        let first = zeros & zeros.wrapping_neg();
+        if first == 0 && field[Self::CAPACITY] != 0 {
             return Err(Error::NameNotTerminated);
-        };
-        if len == 0 {
-            return Err(Error::BadName { len });
         }
-        let padded = if len == Self::CAPACITY { head } else { head & ((1u128 << (8 * len)) - 1) };
+        if first == 0x80 {
+            return Err(Error::BadName { len: 0 });
+        }
+        let padded = head & (first >> 7).wrapping_sub(1);
         let bytes = padded.to_le_bytes();
         if padded & HIGH != 0 {
+            let len = bytes.iter().position(|&b| b == 0).unwrap_or(Self::CAPACITY);
             core::str::from_utf8(&bytes[..len]).map_err(|_| Error::NameNotUtf8)?;
         }
         Ok(Name(bytes))

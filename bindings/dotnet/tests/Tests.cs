@@ -249,6 +249,8 @@ internal static class Tests
             Throws(Status.InvalidInput, () => wild.Validate(), "leverage 12", "max_leverage");
             Throws(Status.InvalidInput, () => s.Decide(opps, positions, portfolio, wild, Now), "decide with leverage 12", "max_leverage");
             Throws(Status.InvalidArgument, () => s.Decide(new Opportunity[101], positions, portfolio, config, Now), "101 opportunities", "101");
+            Throws(Status.InvalidArgument, () => s.Decide(new Opportunity[] { new Opportunity() }, positions, portfolio, config, Now),
+                "a default-constructed opportunity", "struct_size");
             Throws(Status.MalformedJson, () => s.DecideJson("{\"opportunities\": ["), "truncated JSON");
             Throws(Status.MalformedJson, () => s.DecideJson(Json(opps, positions, portfolio, config).Replace("\"now_ms\"", "\"nowms\"")), "unknown field", "nowms");
             Throws(Status.InvalidArgument, () => s.Forward(new float[274], null, new float[36]), "short observation", "274");

@@ -141,7 +141,8 @@ namespace ArbPolicy
         }
     }
 
-    /// <summary>A detected opportunity: buy on the long leg, sell on the short leg (arbp_opportunity).</summary>
+    /// <summary>A detected opportunity: buy on the long leg, sell on the short leg (arbp_opportunity). Make one with
+    /// <see cref="Create"/>: a default one is refused, its size field being 0.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public unsafe struct Opportunity
     {
@@ -216,7 +217,7 @@ namespace ArbPolicy
         }
     }
 
-    /// <summary>An open position (arbp_position).</summary>
+    /// <summary>An open position (arbp_position). Make one with <see cref="Create"/>: a default one is refused.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public unsafe struct Position
     {
@@ -263,7 +264,7 @@ namespace ArbPolicy
         }
     }
 
-    /// <summary>The book (arbp_portfolio).</summary>
+    /// <summary>The book (arbp_portfolio). Make one with <see cref="Create"/>: a default one is refused.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public unsafe struct Portfolio
     {
@@ -297,7 +298,8 @@ namespace ArbPolicy
         }
     }
 
-    /// <summary>The user's risk settings (arbp_config). Start from <see cref="Config.Default"/>.</summary>
+    /// <summary>The user's risk settings (arbp_config). Start from <see cref="Config.Default"/>: a default-constructed
+    /// one is refused.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public unsafe struct Config
     {
