@@ -29,6 +29,15 @@ namespace ArbPolicy
             if (status != Status.Ok) throw new ArbPolicyException(status, LastError());
         }
 
+        /// <summary>As <see cref="Check(Status)"/>, releasing the handle a failed call left empty.</summary>
+        internal static void Check(Status status, System.Runtime.InteropServices.SafeHandle handle)
+        {
+            if (status == Status.Ok) return;
+            string detail = LastError();
+            handle.Dispose();
+            throw new ArbPolicyException(status, detail);
+        }
+
         internal static string LastError()
         {
             int needed = (int)Native.arbp_last_error(null, UIntPtr.Zero);
@@ -182,12 +191,7 @@ namespace ArbPolicy
 
         private static PolicyModel Loaded(Status status, ModelHandle handle)
         {
-            if (status != Status.Ok)
-            {
-                string detail = Errors.LastError();
-                handle.Dispose();
-                throw new ArbPolicyException(status, detail);
-            }
+            Errors.Check(status, handle);
             return new PolicyModel(handle);
         }
 
@@ -195,13 +199,7 @@ namespace ArbPolicy
         public PolicySession NewSession()
         {
             SessionHandle session;
-            Status status = Native.arbp_session_new(handle, out session);
-            if (status != Status.Ok)
-            {
-                string detail = Errors.LastError();
-                session.Dispose();
-                throw new ArbPolicyException(status, detail);
-            }
+            Errors.Check(Native.arbp_session_new(handle, out session), session);
             return new PolicySession(session);
         }
 
