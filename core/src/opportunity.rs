@@ -134,9 +134,7 @@ impl Opportunity {
     /// APR times a quality factor of 1, halved when 24 h volume is at most 1 M USD and halved again
     /// when the bid-ask spread is at least 0.1 %.
     pub fn score(&self) -> f64 {
-        let volume = if self.volume_24h_usd > LIQUID_VOLUME_USD { 1.0 } else { 0.5 };
-        let tight = if self.bid_ask_spread_pct < TIGHT_BID_ASK_PCT { 1.0 } else { 0.5 };
-        self.apr_24h() * volume * tight
+        score(self.profit_8h_24h_avg, self.volume_24h_usd, self.bid_ask_spread_pct)
     }
 
     /// Whether this opportunity is the same trade (coin, long venue, short venue) as `other`.
@@ -184,6 +182,14 @@ pub fn funding_difference_8h(long: (f64, f64), short: (f64, f64)) -> f64 {
 /// A funding difference per 8 h as an APR (fraction per year).
 pub fn per_8h_to_apr(per_8h: f64) -> f64 {
     per_8h * (HOURS_PER_YEAR / PROFIT_HOURS)
+}
+
+/// [`Opportunity::score`] from the three inputs it reads.
+#[inline]
+pub fn score(profit_8h_24h_avg: f64, volume_24h_usd: f64, bid_ask_spread_pct: f64) -> f64 {
+    let volume = if volume_24h_usd > LIQUID_VOLUME_USD { 1.0 } else { 0.5 };
+    let tight = if bid_ask_spread_pct < TIGHT_BID_ASK_PCT { 1.0 } else { 0.5 };
+    per_8h_to_apr(profit_8h_24h_avg) * volume * tight
 }
 
 /// Cross-venue price spread `|a - b| / ((a + b) / 2)`, percent.

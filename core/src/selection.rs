@@ -2,6 +2,8 @@
 //!
 //! Opportunities whose inputs fail [`Opportunity::validate`] are skipped. The rest are ranked by
 //! [`Opportunity::score`], highest first; equal scores keep the caller's order (lower index first).
+//! Ranking runs over any [`Candidate`] (a host's own records, say), and only candidates whose score
+//! would place them among the ten are validated.
 
 use crate::OPPORTUNITY_SLOTS;
 use crate::error::Error;
@@ -40,6 +42,26 @@ impl<'a> Slots<'a> {
     }
 }
 
+/// What selection ranks: an opportunity, or a host's record of one.
+pub trait Candidate {
+    /// The ranking score, [`Opportunity::score`] of the opportunity (any value when it is invalid).
+    fn score(&self) -> f64;
+    /// Whether the opportunity passes [`Opportunity::validate`].
+    fn is_valid(&self) -> bool;
+}
+
+impl Candidate for Opportunity {
+    #[inline]
+    fn score(&self) -> f64 {
+        Opportunity::score(self)
+    }
+
+    #[inline]
+    fn is_valid(&self) -> bool {
+        self.validate().is_ok()
+    }
+}
+
 /// The chosen opportunities, as indices into the caller's list, best first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Selection {
@@ -50,21 +72,26 @@ pub struct Selection {
 impl Selection {
     /// Pick the (up to) ten best valid opportunities.
     pub fn top(opportunities: &[Opportunity]) -> Self {
-        Self::pick(opportunities).0
+        Self::rank(opportunities)
     }
 
     /// Pick the (up to) ten best valid opportunities, with their slots.
     pub fn pick(opportunities: &[Opportunity]) -> (Self, Slots<'_>) {
+        let sel = Self::rank(opportunities);
+        // Every chosen index was validated.
+        (sel, Slots::picked(&sel, opportunities))
+    }
+
+    /// Pick the (up to) ten best valid candidates.
+    pub fn rank<C: Candidate>(candidates: &[C]) -> Self {
         let mut scores = [0.0f64; OPPORTUNITY_SLOTS];
         let mut sel = Selection::default();
-        for (i, o) in opportunities.iter().enumerate() {
-            if o.validate().is_err() {
-                continue;
-            }
-            let score = o.score();
-            // Later inputs lose ties, so a new entry goes after every equal score.
+        for (i, c) in candidates.iter().enumerate() {
+            let score = c.score();
+            // Later inputs lose ties, so a new entry goes after every equal score (and a NaN score,
+            // which no valid opportunity has, after all).
             let at = scores[..sel.len].iter().position(|&s| score > s).unwrap_or(sel.len);
-            if at >= OPPORTUNITY_SLOTS {
+            if at >= OPPORTUNITY_SLOTS || !c.is_valid() {
                 continue;
             }
             let end = (sel.len + 1).min(OPPORTUNITY_SLOTS);
@@ -74,8 +101,7 @@ impl Selection {
             sel.indices[at] = i;
             sel.len = end;
         }
-        // Every index was validated above.
-        (sel, Slots::picked(&sel, opportunities))
+        sel
     }
 
     /// The chosen indices into the caller's list, slot 0 first.
@@ -136,6 +162,33 @@ mod tests {
         let mut expected: Vec<usize> = (0..100).collect();
         expected.sort_by(|&a, &b| opps[b].score().total_cmp(&opps[a].score()).then(a.cmp(&b)));
         assert_eq!(s.indices(), &expected[..10]);
+    }
+
+    proptest::proptest! {
+        /// Validating only the candidates that would enter the ten picks what validating all of
+        /// them first and sorting would: the best ten valid ones, ties in input order.
+        #[test]
+        fn picks_as_filtering_then_sorting_would(
+            entries in proptest::collection::vec((0u8..6, 0u8..4, proptest::bool::ANY), 0..40)
+        ) {
+            let opps: Vec<Opportunity> = entries
+                .iter()
+                .map(|&(profit, quality, valid)| {
+                    let mut o = with_avg(f64::from(profit) * 1e-4);
+                    o.volume_24h_usd = if quality & 1 == 0 { 1e8 } else { 1e5 };
+                    o.bid_ask_spread_pct = if quality & 2 == 0 { 0.01 } else { 0.5 };
+                    if !valid {
+                        o.short.price = -1.0;
+                    }
+                    o
+                })
+                .collect();
+            let mut expected: Vec<usize> = (0..opps.len()).filter(|&i| opps[i].validate().is_ok()).collect();
+            expected.sort_by(|&a, &b| opps[b].score().total_cmp(&opps[a].score()).then(a.cmp(&b)));
+            expected.truncate(OPPORTUNITY_SLOTS);
+            let picked = Selection::top(&opps);
+            proptest::prop_assert_eq!(picked.indices(), &expected[..]);
+        }
     }
 
     #[test]

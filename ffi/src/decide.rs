@@ -14,24 +14,36 @@ use arbpolicy_core::policy::choice::Confidence;
 use arbpolicy_core::policy::decision::{Override, RiskLevel};
 use arbpolicy_core::policy::{Decision, Request, Selector, decide};
 use arbpolicy_core::risk::ExitReason;
+use arbpolicy_core::selection::Selection;
 use arbpolicy_core::{Opportunity, Portfolio, TradingConfig};
 use std::ffi::c_char;
 
-/// A request in the engine's types; the opportunities go into a buffer the caller keeps.
+/// A request in the engine's types. Only the (up to) ten opportunities the policy will see are
+/// converted, best first, into a buffer the caller keeps; `chosen` maps them back to the caller's
+/// list.
 pub(crate) struct Converted {
     pub(crate) portfolio: Portfolio,
     pub(crate) config: TradingConfig,
     pub(crate) now: i64,
     pub(crate) selector: Selector,
+    pub(crate) chosen: Selection,
 }
 
 impl Converted {
     pub(crate) fn request<'a>(&'a self, opportunities: &'a [Opportunity]) -> Request<'a> {
         Request { opportunities, portfolio: &self.portfolio, config: self.config, now: self.now }
     }
+
+    /// The decision with its opportunity index in the caller's list.
+    fn in_callers_terms(&self, mut decision: Decision) -> Decision {
+        decision.opportunity_index = decision.opportunity_index.and_then(|k| self.chosen.input_index(k));
+        decision
+    }
 }
 
-/// Check and convert a request, the opportunities into `opportunities` (cleared first).
+/// Check and convert a request, the chosen opportunities into `opportunities` (cleared first).
+/// Every opportunity's size and names are checked (a bad one fails the request); the selection
+/// ranks the caller's structs in place, so the rest are never copied.
 ///
 /// # Safety
 /// The request's arrays must hold their counts of readable elements.
@@ -57,14 +69,16 @@ pub(crate) unsafe fn convert(
     }
     let config = request.config.engine()?;
     let portfolio = request.portfolio.engine(positions)?;
-    opportunities.clear();
-    opportunities.reserve(given.len());
     for (i, o) in given.iter().enumerate() {
-        let names = o.names(i)?;
-        opportunities.push(o.with_names(names));
+        o.check(i)?;
+    }
+    let chosen = Selection::rank(given);
+    opportunities.clear();
+    for &i in chosen.indices() {
+        opportunities.push(given[i].with_names(given[i].names(i)?));
     }
     let selector = if request.sample == 1 { Selector::Sample(request.sample_seed) } else { Selector::Greedy };
-    Ok(Converted { portfolio, config, now: hour_of_unix_ms(request.now_ms), selector })
+    Ok(Converted { portfolio, config, now: hour_of_unix_ms(request.now_ms), selector, chosen })
 }
 
 impl arbp_decision {
@@ -149,7 +163,9 @@ pub unsafe extern "C" fn arbp_decide(
         // SAFETY: per the function's contract.
         let converted = unsafe { convert(request, &mut opportunities) };
         let result = converted.and_then(|c| {
-            decide(&mut session.runner(), &c.request(&opportunities), c.selector).map_err(Failure::from)
+            decide(&mut session.runner(), &c.request(&opportunities), c.selector)
+                .map(|d| c.in_callers_terms(d))
+                .map_err(Failure::from)
         });
         session.opportunities = opportunities;
         *out = arbp_decision::from_decision(&result?);

@@ -1,0 +1,91 @@
+//! The cost of the C ABI, side by side in one run: the engine's whole decision on a request of 100
+//! opportunities, and `arbp_decide` on the same request as the host's structs (checking them,
+//! ranking them in place, converting the ten shown), timed call by call in alternating rounds so
+//! that both see the same machine. Usage: `cargo bench -p arbpolicy-ffi --bench decide`.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use arbpolicy::*;
+use arbpolicy_core::policy::onnx::OnnxModel;
+use arbpolicy_core::policy::{Request, Selector, decide};
+use arbpolicy_core::{Opportunity, Portfolio, TradingConfig};
+use common::{blank_decision, load, market, opportunity, reference, request};
+use std::hint::black_box;
+use std::time::Instant;
+
+const ROUNDS: usize = 20;
+const CALLS: usize = 5_000;
+
+fn main() {
+    // The native artifact of the reference model, for both sides.
+    let network = OnnxModel::from_path(reference()).unwrap().to_native().unwrap();
+    let mut bytes = vec![0u8; arbpolicy_core::policy::artifact::ARTIFACT_LEN];
+    network.write_artifact(bytes.as_mut_slice().try_into().unwrap());
+    let path = std::env::temp_dir().join(format!("arbpolicy-bench-{}.arbpnet", std::process::id()));
+    std::fs::write(&path, &bytes).unwrap();
+    let model = load(&path);
+    let _ = std::fs::remove_file(&path);
+    let mut session: *mut arbp_session = std::ptr::null_mut();
+    // SAFETY: a live model and a writable out pointer.
+    assert_eq!(unsafe { arbp_session_new(model, &mut session) }, arbp_status::ARBP_OK);
+
+    // 100 opportunities from the last hours of a synthetic market.
+    let m = market();
+    let opportunities: Vec<Opportunity> =
+        m.snapshots().iter().rev().flat_map(|h| h.opportunities.iter().copied()).take(100).collect();
+    let structs: Vec<arbp_opportunity> = opportunities.iter().map(opportunity).collect();
+    let capital = 10_000.0;
+    let book = Portfolio::new(capital);
+    let engine = Request {
+        opportunities: &opportunities,
+        portfolio: &book,
+        config: TradingConfig::balanced(),
+        now: 0,
+    };
+    let host = request(&structs, capital);
+
+    let (mut rust, mut abi) = (Vec::new(), Vec::new());
+    let mut d = blank_decision();
+    for _ in 0..ROUNDS {
+        for _ in 0..CALLS {
+            let t = Instant::now();
+            black_box(decide(&mut &*network, black_box(&engine), Selector::Greedy).unwrap());
+            rust.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        for _ in 0..CALLS {
+            let t = Instant::now();
+            // SAFETY: a live session, a request over `structs`, a writable decision.
+            let status = unsafe { arbp_decide(session, black_box(&host), &mut d) };
+            abi.push(t.elapsed().as_secs_f64() * 1e6);
+            assert_eq!(status, arbp_status::ARBP_OK);
+        }
+    }
+    let expected = decide(&mut &*network, &engine, Selector::Greedy).unwrap();
+    assert_eq!(d.action_index, u32::from(expected.action_index), "both sides decide alike");
+
+    let at = |v: &mut Vec<f64>, q: f64| {
+        v.sort_by(f64::total_cmp);
+        v[((v.len() - 1) as f64 * q).round() as usize]
+    };
+    let (rm, rp) = (at(&mut rust, 0.5), at(&mut rust, 0.99));
+    let (am, ap) = (at(&mut abi, 0.5), at(&mut abi, 0.99));
+    println!(
+        "\nwhole decision, 100 opportunities, native model, {} calls each (microseconds)\n",
+        ROUNDS * CALLS
+    );
+    println!("| {:<40} | {:>8} | {:>8} |", "what", "median", "p99");
+    println!("|{:-<42}|{:-<10}|{:-<10}|", "", "", "");
+    println!("| {:<40} | {rm:>8.2} | {rp:>8.2} |", "engine (Rust types)");
+    println!("| {:<40} | {am:>8.2} | {ap:>8.2} |", "arbp_decide (C structs)");
+    let over = (am / rm - 1.0) * 100.0;
+    println!(
+        "\narbp_decide costs {over:+.1} % over the engine (target within 20 %: {})",
+        if over <= 20.0 { "met" } else { "MISSED" }
+    );
+    // SAFETY: freed once each, the session first.
+    unsafe {
+        arbp_session_free(session);
+        arbp_model_free(model);
+    }
+}
