@@ -9,6 +9,8 @@
 #[cfg(feature = "alloc")]
 mod memory;
 #[cfg(feature = "alloc")]
+pub mod pair;
+#[cfg(feature = "alloc")]
 mod synthetic;
 
 #[cfg(feature = "alloc")]

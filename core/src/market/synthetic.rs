@@ -9,8 +9,9 @@
 
 use super::Settlement;
 use super::memory::{MarketHour, MemoryMarket, VenueQuote};
-use crate::opportunity::{Leg, Opportunity, funding_difference_8h, spread_pct};
+use super::pair::{Liquidity, PairHistory};
 use crate::{Name, Quote, name};
+use alloc::vec;
 use alloc::vec::Vec;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
@@ -89,28 +90,8 @@ struct VenueState {
     settled: f64,
 }
 
-struct PairHistory {
-    /// Venue `j`'s hourly settled rate minus venue `i`'s, per 8 h, by hour.
-    diff: Vec<f64>,
-    /// Price spread between the venues, percent, by hour.
-    spread: Vec<f64>,
-}
-
 fn normal(rng: &mut Pcg64Mcg) -> f64 {
     rng.sample(StandardNormal)
-}
-
-fn mean(xs: &[f64]) -> f64 {
-    xs.iter().sum::<f64>() / xs.len().max(1) as f64
-}
-
-fn std_dev(xs: &[f64]) -> f64 {
-    let m = mean(xs);
-    libm::sqrt(xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / xs.len().max(1) as f64)
-}
-
-fn tail(xs: &[f64], n: usize) -> &[f64] {
-    &xs[xs.len().saturating_sub(n)..]
 }
 
 impl SyntheticMarket {
@@ -142,8 +123,7 @@ impl SyntheticMarket {
             s.settled = s.hourly_rate * f64::from(venues[k % nv].1);
         }
         let pairs: Vec<(usize, usize)> = (0..nv).flat_map(|i| (i + 1..nv).map(move |j| (i, j))).collect();
-        let mut history: Vec<PairHistory> =
-            (0..coins * pairs.len()).map(|_| PairHistory { diff: Vec::new(), spread: Vec::new() }).collect();
+        let mut history: Vec<PairHistory> = vec![PairHistory::default(); coins * pairs.len()];
         let spread_shock = p.spread_noise * libm::sqrt(1.0 - p.spread_persistence * p.spread_persistence);
 
         let mut hours = Vec::with_capacity(p.hours);
@@ -196,36 +176,20 @@ impl SyntheticMarket {
                     let qi = hour.quotes[hour.quotes.len() - nv + i].quote;
                     let qj = hour.quotes[hour.quotes.len() - nv + j].quote;
                     let h = &mut history[c * pairs.len() + k];
-                    let diff = funding_difference_8h(
-                        (qi.funding_rate, qi.interval_hours),
-                        (qj.funding_rate, qj.interval_hours),
-                    );
-                    h.diff.push(diff);
-                    h.spread.push(spread_pct(qi.price, qj.price));
-                    // Long the venue with the lower hourly rate, short the higher.
-                    let (long, short, sign) = if diff >= 0.0 { (i, j, 1.0) } else { (j, i, -1.0) };
-                    let leg = |v: usize, q: Quote| Leg {
-                        venue: venues[v].0,
-                        price: q.price,
-                        funding_rate: q.funding_rate,
-                        interval_hours: q.interval_hours,
-                    };
-                    let (ql, qs) = if sign > 0.0 { (qi, qj) } else { (qj, qi) };
+                    h.record(timestamp, &qi, &qj);
                     let volume = volumes[c] * libm::exp(0.3 * normal(&mut rng));
-                    hour.opportunities.push(Opportunity {
-                        coin: name(COINS[c]).expect("short"),
-                        long: leg(long, ql),
-                        short: leg(short, qs),
-                        profit_8h_24h_avg: sign * mean(tail(&h.diff, 24)),
-                        profit_8h_3d_avg: sign * mean(tail(&h.diff, 72)),
-                        spread_30_avg_pct: mean(tail(&h.spread, 30)),
-                        spread_24h_avg_pct: mean(tail(&h.spread, 24)),
-                        spread_3d_avg_pct: mean(tail(&h.spread, 72)),
-                        spread_std_pct: std_dev(tail(&h.spread, 72)),
+                    let liquidity = Liquidity {
                         volume_24h_usd: volume,
                         bid_ask_spread_pct: bid_ask[c],
                         orderbook_depth_usd: volume / 100.0,
-                    });
+                    };
+                    let coin = name(COINS[c]).expect("short");
+                    hour.opportunities.extend(h.opportunity(
+                        coin,
+                        (venues[i].0, &qi),
+                        (venues[j].0, &qj),
+                        liquidity,
+                    ));
                 }
             }
             hours.push(hour);
