@@ -15,7 +15,7 @@
 
 use crate::history::{self, Contract, HOUR_MS, History, Series};
 use anyhow::{Result, bail};
-use arbpolicy_core::market::pair::{LONG_WINDOW_HOURS, Liquidity, PairHistory};
+use arbpolicy_core::market::pair::{LONG_WINDOW_HOURS, Liquidity, PairHistory, SHORT_WINDOW_HOURS};
 use arbpolicy_core::market::{MarketHour, MemoryMarket, Settlement, VenueQuote};
 use arbpolicy_core::{Name, Quote};
 use std::collections::BTreeMap;
@@ -49,7 +49,7 @@ pub fn replay(history: &History, from_hour: i64, to_hour: i64) -> Result<MemoryM
     }
     let start = from_hour - LONG_WINDOW_HOURS;
     let span = (to_hour - start) as usize;
-    let mut venues = chosen_contracts(history)?
+    let mut venues = chosen_contracts(history)
         .into_iter()
         .map(|(contract, series)| venue(contract, series, start, span))
         .collect::<Result<Vec<_>>>()?;
@@ -92,7 +92,7 @@ pub fn replay(history: &History, from_hour: i64, to_hour: i64) -> Result<MemoryM
 }
 
 /// Each venue and coin's preferred contract that has prices.
-fn chosen_contracts(history: &History) -> Result<Vec<(&Contract, &Series)>> {
+fn chosen_contracts(history: &History) -> Vec<(&Contract, &Series)> {
     let rank = |q: &str| QUOTE_PREFERENCE.iter().position(|p| *p == q);
     let mut best: BTreeMap<(&str, &str), (&Contract, &Series)> = BTreeMap::new();
     for (c, s) in &history.series {
@@ -104,7 +104,7 @@ fn chosen_contracts(history: &History) -> Result<Vec<(&Contract, &Series)>> {
             *slot = (c, s);
         }
     }
-    Ok(best.into_values().collect())
+    best.into_values().collect()
 }
 
 fn venue<'a>(contract: &Contract, series: &'a Series, start: i64, span: usize) -> Result<Venue<'a>> {
@@ -160,12 +160,14 @@ fn quote_at(v: &Venue, cursor: &mut usize, h: i64, k: usize) -> Option<(Quote, b
         interval_hours: latest.interval_hours,
         settlement: paid.map(|p| Settlement { rate: p.rate, mark_price: p.mark_price }),
     };
+    if !quote.is_usable() {
+        return None;
+    }
     let age_hours = (h * HOUR_MS - latest.ts_ms) as f64 / HOUR_MS as f64;
-    let fresh = quote.is_usable() && age_hours <= 2.0 * latest.interval_hours;
-    quote.is_usable().then_some((quote, fresh))
+    Some((quote, age_hours <= 2.0 * latest.interval_hours))
 }
 
 /// Quote volume of the 24 bars before index `k`.
 fn volume_24h(v: &Venue, k: usize) -> f64 {
-    v.volume[k.saturating_sub(24)..k].iter().sum()
+    v.volume[k.saturating_sub(SHORT_WINDOW_HOURS as usize)..k].iter().sum()
 }
