@@ -8,7 +8,7 @@
 
 use arbpolicy_benches::{busy_state, observations};
 use arbpolicy_core::policy::onnx::OnnxModel;
-use arbpolicy_core::policy::{Network, Output, Request, Selector, decide};
+use arbpolicy_core::policy::{Network, Offer, Output, Request, Selector, decide};
 use arbpolicy_core::{ActionMask, Observation};
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -107,7 +107,7 @@ fn main() {
     // A whole decision over 100 opportunities and 3 open positions.
     let (config, book, opportunities) = busy_state(100);
     let now = book.positions[0].expect("open position").entry_hour + 30;
-    let request = Request { opportunities: &opportunities, portfolio: &book, config, now };
+    let request = Request { opportunities: Offer::List(&opportunities), portfolio: &book, config, now };
     let native_decision = measure(budget, || {
         black_box(decide(&mut &*native, black_box(&request), Selector::Greedy).expect("decision"));
     });

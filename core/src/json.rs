@@ -8,7 +8,7 @@ use crate::action::NAMES;
 use crate::config::TradingConfig;
 use crate::error::Error;
 use crate::opportunity::{Leg, Opportunity};
-use crate::policy::decision::{Decision, Policy, Request, Selector, decide};
+use crate::policy::decision::{Decision, Offer, Policy, Request, Selector, decide};
 use crate::portfolio::Portfolio;
 use crate::position::{Position, PositionLeg};
 use crate::{MAX_OPPORTUNITIES, MAX_POSITIONS, name};
@@ -276,7 +276,7 @@ impl OwnedRequest {
     /// The request to pass to [`decide`].
     pub fn request(&self) -> Request<'_> {
         Request {
-            opportunities: &self.opportunities,
+            opportunities: Offer::List(&self.opportunities),
             portfolio: &self.portfolio,
             config: self.config,
             now: self.now,

@@ -2,12 +2,13 @@
 //!
 //! Opportunities whose inputs fail [`Opportunity::validate`] are skipped. The rest are ranked by
 //! [`Opportunity::score`], highest first; equal scores keep the caller's order (lower index first).
-//! Ranking runs over any [`Candidate`] (a host's own records, say), and only candidates whose score
-//! would place them among the ten are validated.
+//! Only entries whose score would place them among the ten are validated; [`Chosen`] ranks a
+//! host's own records the same way, converting only those.
 
 use crate::OPPORTUNITY_SLOTS;
 use crate::error::Error;
 use crate::opportunity::Opportunity;
+use core::convert::Infallible;
 
 /// The ten opportunity slots the policy sees. Every filled slot holds an opportunity that passed
 /// [`Opportunity::validate`]: the constructors check, so the observation and the mask need not.
@@ -42,24 +43,19 @@ impl<'a> Slots<'a> {
     }
 }
 
-/// What selection ranks: an opportunity, or a host's record of one.
-pub trait Candidate {
+/// A host's record of an opportunity, ranked by [`Chosen::rank`] without converting every one.
+pub trait Record {
+    /// Why a record cannot be read at all.
+    type Unreadable;
+    /// Whether the record, the `index`th, can be read at all (an unreadable one ends the ranking:
+    /// a host's malformed record is an error, an invalid opportunity is merely skipped). Checked
+    /// in the ranking's one pass over the records.
+    fn readable(&self, index: usize) -> Result<(), Self::Unreadable>;
     /// The ranking score, [`Opportunity::score`] of the opportunity (any value when it is invalid).
     fn score(&self) -> f64;
-    /// Whether the opportunity passes [`Opportunity::validate`].
-    fn is_valid(&self) -> bool;
-}
-
-impl Candidate for Opportunity {
-    #[inline]
-    fn score(&self) -> f64 {
-        Opportunity::score(self)
-    }
-
-    #[inline]
-    fn is_valid(&self) -> bool {
-        self.validate().is_ok()
-    }
+    /// The engine's opportunity, or `None` when the record cannot be converted. It need not be
+    /// valid: [`Chosen::rank`] validates it.
+    fn opportunity(&self) -> Option<Opportunity>;
 }
 
 /// The chosen opportunities, as indices into the caller's list, best first.
@@ -69,39 +65,56 @@ pub struct Selection {
     len: usize,
 }
 
+/// The ranking of [`Selection`], with where each admitted entry was stored: `places[slot]` is the
+/// place of the entry in `slot`, a place an entry pushed out of the ten gives to the next admitted.
+/// `score` gives an entry's score or ends the ranking with an error.
+fn rank_by<T, E>(
+    entries: &[T],
+    score: impl Fn(usize, &T) -> Result<f64, E>,
+    mut admit: impl FnMut(&T, usize) -> bool,
+) -> Result<(Selection, [u8; OPPORTUNITY_SLOTS]), E> {
+    let mut scores = [0.0f64; OPPORTUNITY_SLOTS];
+    let mut places: [u8; OPPORTUNITY_SLOTS] = core::array::from_fn(|k| k as u8);
+    let mut sel = Selection::default();
+    for (i, entry) in entries.iter().enumerate() {
+        let score = score(i, entry)?;
+        // Later inputs lose ties, so a new entry goes after every equal score (and a NaN score,
+        // which no valid opportunity has, after all).
+        let at = scores[..sel.len].iter().position(|&s| score > s).unwrap_or(sel.len);
+        if at >= OPPORTUNITY_SLOTS {
+            continue;
+        }
+        // Free while the ten are not full; else the place of the entry about to be pushed out.
+        let end = (sel.len + 1).min(OPPORTUNITY_SLOTS);
+        let place = places[end - 1];
+        if !admit(entry, usize::from(place)) {
+            continue;
+        }
+        scores.copy_within(at..end - 1, at + 1);
+        sel.indices.copy_within(at..end - 1, at + 1);
+        places.copy_within(at..end - 1, at + 1);
+        scores[at] = score;
+        sel.indices[at] = i;
+        places[at] = place;
+        sel.len = end;
+    }
+    Ok((sel, places))
+}
+
 impl Selection {
     /// Pick the (up to) ten best valid opportunities.
     pub fn top(opportunities: &[Opportunity]) -> Self {
-        Self::rank(opportunities)
+        let score = |_, o: &Opportunity| Ok::<_, Infallible>(o.score());
+        match rank_by(opportunities, score, |o, _| o.validate().is_ok()) {
+            Ok((selection, _)) => selection,
+        }
     }
 
     /// Pick the (up to) ten best valid opportunities, with their slots.
     pub fn pick(opportunities: &[Opportunity]) -> (Self, Slots<'_>) {
-        let sel = Self::rank(opportunities);
+        let sel = Self::top(opportunities);
         // Every chosen index was validated.
         (sel, Slots::picked(&sel, opportunities))
-    }
-
-    /// Pick the (up to) ten best valid candidates.
-    pub fn rank<C: Candidate>(candidates: &[C]) -> Self {
-        let mut scores = [0.0f64; OPPORTUNITY_SLOTS];
-        let mut sel = Selection::default();
-        for (i, c) in candidates.iter().enumerate() {
-            let score = c.score();
-            // Later inputs lose ties, so a new entry goes after every equal score (and a NaN score,
-            // which no valid opportunity has, after all).
-            let at = scores[..sel.len].iter().position(|&s| score > s).unwrap_or(sel.len);
-            if at >= OPPORTUNITY_SLOTS || !c.is_valid() {
-                continue;
-            }
-            let end = (sel.len + 1).min(OPPORTUNITY_SLOTS);
-            scores.copy_within(at..end - 1, at + 1);
-            sel.indices.copy_within(at..end - 1, at + 1);
-            scores[at] = score;
-            sel.indices[at] = i;
-            sel.len = end;
-        }
-        sel
     }
 
     /// The chosen indices into the caller's list, slot 0 first.
@@ -123,6 +136,44 @@ impl Selection {
     }
 }
 
+/// The ten best of a host's records, each admitted one converted and validated once: what a host
+/// with its own opportunity records (a C caller's structs, say) decides over, without converting
+/// the rest.
+#[derive(Debug, Clone)]
+pub struct Chosen {
+    selection: Selection,
+    places: [u8; OPPORTUNITY_SLOTS],
+    store: [Option<Opportunity>; OPPORTUNITY_SLOTS],
+}
+
+impl Chosen {
+    /// Rank the records as [`Selection::top`] ranks opportunities: by score, ties in input order,
+    /// records that do not convert to a valid opportunity skipped. Only the records whose score
+    /// would place them among the ten are converted; the first unreadable record is the error.
+    pub fn rank<R: Record>(records: &[R]) -> Result<Self, R::Unreadable> {
+        let mut store = [None; OPPORTUNITY_SLOTS];
+        let score = |i, r: &R| r.readable(i).map(|()| r.score());
+        let (selection, places) = rank_by(records, score, |r, place| {
+            // The place may still hold the tenth entry: only an admitted record takes it.
+            let admitted = r.opportunity().filter(|o| o.validate().is_ok());
+            admitted.map(|o| store[place] = Some(o)).is_some()
+        })?;
+        Ok(Chosen { selection, places, store })
+    }
+
+    /// Which of the records fill the slots.
+    pub fn selection(&self) -> Selection {
+        self.selection
+    }
+
+    /// The slots, holding the converted opportunities.
+    pub fn slots(&self) -> Slots<'_> {
+        Slots(core::array::from_fn(|slot| {
+            (slot < self.selection.len).then(|| self.store[usize::from(self.places[slot])].as_ref()).flatten()
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +182,22 @@ mod tests {
 
     fn with_avg(profit: f64) -> Opportunity {
         Opportunity { profit_8h_24h_avg: profit, ..btc() }
+    }
+
+    /// A host's record: unreadable when its spread deviation is 9, converting when `.1`.
+    struct Held(Opportunity, bool);
+
+    impl Record for Held {
+        type Unreadable = usize;
+        fn readable(&self, index: usize) -> Result<(), usize> {
+            if self.0.spread_std_pct == 9.0 { Err(index) } else { Ok(()) }
+        }
+        fn score(&self) -> f64 {
+            self.0.score()
+        }
+        fn opportunity(&self) -> Option<Opportunity> {
+            self.1.then_some(self.0)
+        }
     }
 
     #[test]
@@ -188,6 +255,45 @@ mod tests {
             expected.truncate(OPPORTUNITY_SLOTS);
             let picked = Selection::top(&opps);
             proptest::prop_assert_eq!(picked.indices(), &expected[..]);
+        }
+
+        /// Ranking records converts and picks as ranking their opportunities does, a record that
+        /// does not convert counting as invalid; the slots hold the converted opportunities.
+        #[test]
+        fn chosen_records_pick_as_their_opportunities_would(
+            entries in proptest::collection::vec((0u8..6, 0u8..3), 0..40)
+        ) {
+            let held: Vec<Held> = entries
+                .iter()
+                .map(|&(profit, kind)| {
+                    let mut o = with_avg(f64::from(profit) * 1e-4);
+                    o.spread_std_pct = f64::from(profit);
+                    if kind == 1 {
+                        o.long.funding_rate = f64::NAN;
+                    }
+                    Held(o, kind != 2)
+                })
+                .collect();
+            let as_opportunities: Vec<Opportunity> = held
+                .iter()
+                .map(|h| if h.1 { h.0 } else { Opportunity { short: h.0.long, ..h.0 } })
+                .collect();
+            let (expected, expected_slots) = Selection::pick(&as_opportunities);
+            let chosen = Chosen::rank(&held).unwrap();
+            proptest::prop_assert_eq!(chosen.selection(), expected);
+            proptest::prop_assert_eq!(chosen.slots(), expected_slots);
+        }
+
+        /// The first unreadable record ends the ranking, wherever it would rank.
+        #[test]
+        fn an_unreadable_record_is_the_error(len in 1usize..40, at in 0usize..40, profit in 0u8..6) {
+            let at = at % len;
+            let mut held: Vec<Held> = (0..len).map(|i| Held(with_avg((i % 7) as f64 * 1e-4), true)).collect();
+            held[at].0 = with_avg(f64::from(profit) * 1e-4);
+            held[at].0.spread_std_pct = 9.0;
+            proptest::prop_assert_eq!(Chosen::rank(&held).unwrap_err(), at);
+            held[at].0.spread_std_pct = 0.1;
+            proptest::prop_assert!(Chosen::rank(&held).is_ok());
         }
     }
 

@@ -2,7 +2,7 @@
 
 mod common;
 
-use arbpolicy_core::policy::{Network, Request, Selector, decide};
+use arbpolicy_core::policy::{Network, Offer, Request, Selector, decide};
 use arbpolicy_core::{Portfolio, Position, TradingConfig};
 
 #[test]
@@ -20,7 +20,7 @@ fn a_native_decision_makes_no_heap_allocation() {
     held.coin = arbpolicy_core::name("ETH").unwrap();
     book.positions[1] = Some(held);
     let request = Request {
-        opportunities: &opportunities,
+        opportunities: Offer::List(&opportunities),
         portfolio: &book,
         config: TradingConfig::balanced(),
         now: common::T0 + 5,

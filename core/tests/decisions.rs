@@ -4,7 +4,7 @@ mod common;
 
 use arbpolicy_core::policy::choice::MASKED_LOGIT;
 use arbpolicy_core::policy::decision::Override;
-use arbpolicy_core::policy::{Network, Output, Policy, PolicyFailure, Request, Selector, decide};
+use arbpolicy_core::policy::{Network, Offer, Output, Policy, PolicyFailure, Request, Selector, decide};
 use arbpolicy_core::selection::Selection;
 use arbpolicy_core::{ACTION_COUNT, Action, ActionMask, Observation, Opportunity, margin, mask, observation};
 use common::strategies::*;
@@ -76,7 +76,7 @@ proptest! {
         seed in prop::option::of(any::<u64>()),
     ) {
         let opportunities: Vec<Opportunity> = opps.into_iter().flatten().chain(extra).collect();
-        let request = Request { opportunities: &opportunities, portfolio: &book, config, now: 100 };
+        let request = Request { opportunities: Offer::List(&opportunities), portfolio: &book, config, now: 100 };
         let selector = seed.map_or(Selector::Greedy, Selector::Sample);
         let d = match decide(&mut policy, &request, selector) {
             Ok(d) => d,
@@ -139,7 +139,7 @@ fn risk_overrides_come_before_the_policy() {
     let mut losing = arbpolicy_core::Position::open(&o, 1000.0, 1.0, 0.001, 0);
     losing.funding_paid = 50.0;
     book.positions[2] = Some(losing);
-    let request = Request { opportunities: &[o], portfolio: &book, config, now: 5 };
+    let request = Request { opportunities: Offer::List(&[o]), portfolio: &book, config, now: 5 };
     let d = decide(&mut Model::Adversarial, &request, Selector::Greedy).unwrap();
     assert_eq!(d.action, Action::Exit { slot: 2 });
     assert_eq!(d.reasoning.override_reason, Some(Override::Risk(arbpolicy_core::risk::ExitReason::StopLoss)));
@@ -166,7 +166,7 @@ fn an_entry_names_the_callers_opportunity_with_size_and_leverage() {
     }
     let book = arbpolicy_core::Portfolio::new(10_000.0);
     let config = arbpolicy_core::TradingConfig::balanced();
-    let request = Request { opportunities: &opportunities, portfolio: &book, config, now: 0 };
+    let request = Request { opportunities: Offer::List(&opportunities), portfolio: &book, config, now: 0 };
     let d = decide(&mut Wants(21), &request, Selector::Greedy).unwrap();
     assert_eq!(d.action.name(), Some("ENTER_OPP_0_LARGE"));
     assert_eq!(d.opportunity_index, Some(1));

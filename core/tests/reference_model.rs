@@ -142,7 +142,7 @@ fn wrong_models_are_refused_with_the_right_error() {
 
 #[test]
 fn decisions_through_tract_and_native_agree() {
-    use arbpolicy_core::policy::{Request, Selector, decide};
+    use arbpolicy_core::policy::{Offer, Request, Selector, decide};
     use arbpolicy_core::{Portfolio, TradingConfig};
     let model = OnnxModel::from_path(reference_dir().join("policy.onnx")).unwrap();
     let native = model.to_native().unwrap();
@@ -152,7 +152,7 @@ fn decisions_through_tract_and_native_agree() {
     for t in (0..400).step_by(40) {
         let hour = &market.snapshots()[t];
         let request = Request {
-            opportunities: &hour.opportunities,
+            opportunities: Offer::List(&hour.opportunities),
             portfolio: &book,
             config: TradingConfig::balanced(),
             now: hour.timestamp,

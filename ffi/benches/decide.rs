@@ -8,7 +8,7 @@ mod common;
 
 use arbpolicy::*;
 use arbpolicy_core::policy::onnx::OnnxModel;
-use arbpolicy_core::policy::{Request, Selector, decide};
+use arbpolicy_core::policy::{Offer, Request, Selector, decide};
 use arbpolicy_core::{Opportunity, Portfolio, TradingConfig};
 use common::{blank_decision, load, market, opportunity, reference, request};
 use std::hint::black_box;
@@ -38,7 +38,7 @@ fn main() {
     let capital = 10_000.0;
     let book = Portfolio::new(capital);
     let engine = Request {
-        opportunities: &opportunities,
+        opportunities: Offer::List(&opportunities),
         portfolio: &book,
         config: TradingConfig::balanced(),
         now: 0,

@@ -12,45 +12,40 @@ use arbpolicy_core::json::hour_of_unix_ms;
 use arbpolicy_core::json::{JsonError, decide_json};
 use arbpolicy_core::policy::choice::Confidence;
 use arbpolicy_core::policy::decision::{Override, RiskLevel};
-use arbpolicy_core::policy::{Decision, Request, Selector, decide};
+use arbpolicy_core::policy::{Decision, Offer, Request, Selector, decide};
 use arbpolicy_core::risk::ExitReason;
-use arbpolicy_core::selection::Selection;
-use arbpolicy_core::{Opportunity, Portfolio, TradingConfig};
+use arbpolicy_core::selection::Chosen;
+use arbpolicy_core::{Portfolio, TradingConfig};
 use std::ffi::c_char;
 
-/// A request in the engine's types. Only the (up to) ten opportunities the policy will see are
-/// converted, best first, into a buffer the caller keeps; `chosen` maps them back to the caller's
-/// list.
+/// A request in the engine's types: the (up to) ten opportunities the policy will see, converted
+/// from the caller's structs.
 pub(crate) struct Converted {
     pub(crate) portfolio: Portfolio,
     pub(crate) config: TradingConfig,
     pub(crate) now: i64,
     pub(crate) selector: Selector,
-    pub(crate) chosen: Selection,
+    pub(crate) chosen: Chosen,
 }
 
 impl Converted {
-    pub(crate) fn request<'a>(&'a self, opportunities: &'a [Opportunity]) -> Request<'a> {
-        Request { opportunities, portfolio: &self.portfolio, config: self.config, now: self.now }
-    }
-
-    /// The decision with its opportunity index in the caller's list.
-    fn in_callers_terms(&self, mut decision: Decision) -> Decision {
-        decision.opportunity_index = decision.opportunity_index.and_then(|k| self.chosen.input_index(k));
-        decision
+    pub(crate) fn request(&self) -> Request<'_> {
+        Request {
+            opportunities: Offer::Chosen(&self.chosen),
+            portfolio: &self.portfolio,
+            config: self.config,
+            now: self.now,
+        }
     }
 }
 
-/// Check and convert a request, the chosen opportunities into `opportunities` (cleared first).
-/// Every opportunity's size and names are checked (a bad one fails the request); the selection
-/// ranks the caller's structs in place, so the rest are never copied.
+/// Check and convert a request. Every opportunity's size and names are checked as the caller's
+/// structs are ranked in place (a bad one fails the request); only those that would enter the ten
+/// are converted.
 ///
 /// # Safety
 /// The request's arrays must hold their counts of readable elements.
-pub(crate) unsafe fn convert(
-    request: &arbp_request,
-    opportunities: &mut Vec<Opportunity>,
-) -> Result<Converted, Failure> {
+pub(crate) unsafe fn convert(request: &arbp_request) -> Result<Converted, Failure> {
     check_size(request.struct_size, size_of::<arbp_request>(), "arbp_request")?;
     // SAFETY: the caller vouches for the arrays.
     let given: &[arbp_opportunity] = unsafe {
@@ -69,16 +64,14 @@ pub(crate) unsafe fn convert(
     }
     let config = request.config.engine()?;
     let portfolio = request.portfolio.engine(positions)?;
-    for (i, o) in given.iter().enumerate() {
-        o.check(i)?;
-    }
-    let chosen = Selection::rank(given);
-    opportunities.clear();
-    for &i in chosen.indices() {
-        opportunities.push(given[i].with_names(given[i].names(i)?));
-    }
     let selector = if request.sample == 1 { Selector::Sample(request.sample_seed) } else { Selector::Greedy };
-    Ok(Converted { portfolio, config, now: hour_of_unix_ms(request.now_ms), selector, chosen })
+    Ok(Converted {
+        portfolio,
+        config,
+        now: hour_of_unix_ms(request.now_ms),
+        selector,
+        chosen: Chosen::rank(given)?,
+    })
 }
 
 impl arbp_decision {
@@ -159,16 +152,10 @@ pub unsafe extern "C" fn arbp_decide(
             (reference_mut(session, "session")?, reference(request, "request")?, reference_mut(out, "out")?)
         };
         check_size(out.struct_size, size_of::<arbp_decision>(), "arbp_decision")?;
-        let mut opportunities = std::mem::take(&mut session.opportunities);
         // SAFETY: per the function's contract.
-        let converted = unsafe { convert(request, &mut opportunities) };
-        let result = converted.and_then(|c| {
-            decide(&mut session.runner(), &c.request(&opportunities), c.selector)
-                .map(|d| c.in_callers_terms(d))
-                .map_err(Failure::from)
-        });
-        session.opportunities = opportunities;
-        *out = arbp_decision::from_decision(&result?);
+        let converted = unsafe { convert(request) }?;
+        let decision = decide(&mut session.runner(), &converted.request(), converted.selector)?;
+        *out = arbp_decision::from_decision(&decision);
         Ok(())
     })
 }

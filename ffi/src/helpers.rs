@@ -61,10 +61,9 @@ pub unsafe extern "C" fn arbp_action_mask(
         }
         // SAFETY: per the function's contract.
         let out = unsafe { reference_mut(mask.cast::<[u8; ARBP_ACTION_COUNT]>(), "mask") }?;
-        let mut opportunities = Vec::new();
         // SAFETY: per the function's contract.
-        let converted = unsafe { convert(request, &mut opportunities) }?;
-        let seen = view(&converted.request(&opportunities))?;
+        let converted = unsafe { convert(request) }?;
+        let seen = view(&converted.request())?;
         *out = seen.mask.to_bools().map(u8::from);
         Ok(())
     })

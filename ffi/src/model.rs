@@ -5,7 +5,7 @@ use crate::{ARBP_ACTION_COUNT, ARBP_OBSERVATION_LEN};
 use arbpolicy_core::policy::file::PolicyFile;
 use arbpolicy_core::policy::onnx::OnnxSession;
 use arbpolicy_core::policy::{Output, Policy, PolicyFailure};
-use arbpolicy_core::{ActionMask, Observation, Opportunity};
+use arbpolicy_core::{ActionMask, Observation};
 use std::ffi::{CStr, c_char};
 use std::sync::Arc;
 
@@ -21,8 +21,6 @@ pub struct arbp_model {
 pub struct arbp_session {
     file: Arc<PolicyFile>,
     onnx: Option<OnnxSession>,
-    /// The request's opportunities, converted (kept to reuse its allocation).
-    pub(crate) opportunities: Vec<Opportunity>,
 }
 
 /// The policy a session decides with.
@@ -129,11 +127,7 @@ pub unsafe extern "C" fn arbp_session_new(
             PolicyFile::Onnx(m) => Some(m.session()?),
             PolicyFile::Native(_) => None,
         };
-        let session = arbp_session {
-            file: Arc::clone(&model.file),
-            onnx,
-            opportunities: Vec::with_capacity(crate::ARBP_MAX_OPPORTUNITIES),
-        };
+        let session = arbp_session { file: Arc::clone(&model.file), onnx };
         publish(session, out);
         Ok(())
     })

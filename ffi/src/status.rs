@@ -87,7 +87,8 @@ pub unsafe extern "C" fn arbp_last_error(buf: *mut c_char, len: usize) -> usize 
 
 /// A failed call: its status and message.
 #[derive(Debug)]
-pub(crate) struct Failure {
+// Public only so that a struct record can name it as its error; the module keeps it inside the crate.
+pub struct Failure {
     pub(crate) status: arbp_status,
     pub(crate) message: String,
 }

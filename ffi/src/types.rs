@@ -10,7 +10,7 @@ use crate::{ARBP_ACTION_COUNT, ARBP_LABEL_SIZE, ARBP_NAME_SIZE};
 use arbpolicy_core::json::hour_of_unix_ms;
 use arbpolicy_core::opportunity::{score, spread_pct};
 use arbpolicy_core::position::PositionLeg;
-use arbpolicy_core::selection::Candidate;
+use arbpolicy_core::selection::Record;
 use arbpolicy_core::{Error, Leg, MAX_POSITIONS, Name, Opportunity, Portfolio, Position, TradingConfig};
 use std::ffi::c_char;
 
@@ -373,21 +373,9 @@ impl arbp_config {
     }
 }
 
-/// The engine's opportunity is [`names`](arbp_opportunity::names) then
-/// [`with_names`](arbp_opportunity::with_names); its values are checked where it is selected (an
-/// invalid opportunity is never chosen).
+/// The engine's opportunity is built where it is chosen ([`Record::opportunity`]); its values are
+/// checked there (an invalid opportunity is never chosen).
 impl arbp_opportunity {
-    /// Check the struct's size and its names, failing as [`names`](Self::names) does. Names of
-    /// plain ASCII, as hosts send, pass in a few instructions each.
-    #[inline(always)]
-    pub(crate) fn check(&self, index: usize) -> Result<(), Failure> {
-        let fields = [&self.symbol, &self.long_leg.exchange, &self.short_leg.exchange];
-        if self.struct_size as usize == size_of::<Self>() && fields.into_iter().all(plain_name) {
-            return Ok(());
-        }
-        self.names(index).map(drop)
-    }
-
     /// The coin and the two venues, checked; and the struct's size.
     #[inline(always)]
     pub(crate) fn names(&self, index: usize) -> Result<[Name; 3], Failure> {
@@ -399,18 +387,38 @@ impl arbp_opportunity {
             name(&self.short_leg.exchange, || what("short_leg.exchange"))?,
         ])
     }
+}
 
-    /// The engine's opportunity with these [`names`](Self::names). Inlined where it is stored, so the
-    /// opportunity is built in place (a decision converts a hundred).
+impl Record for arbp_opportunity {
+    type Unreadable = Failure;
+
+    /// Check the struct's size and its names, failing as [`names`](Self::names) does. Names of
+    /// plain ASCII, as hosts send, pass in a few instructions each.
     #[inline(always)]
-    pub(crate) fn with_names(&self, [coin, long_venue, short_venue]: [Name; 3]) -> Opportunity {
+    fn readable(&self, index: usize) -> Result<(), Failure> {
+        let fields = [&self.symbol, &self.long_leg.exchange, &self.short_leg.exchange];
+        if self.struct_size as usize == size_of::<Self>() && fields.into_iter().all(plain_name) {
+            return Ok(());
+        }
+        self.names(index).map(drop)
+    }
+
+    #[inline]
+    fn score(&self) -> f64 {
+        score(self.fund_profit_8h_24h_proj, self.volume_24h, self.bid_ask_spread_percent)
+    }
+
+    /// Its names were found readable first; a failure here counts as invalid all the same.
+    #[inline(always)]
+    fn opportunity(&self) -> Option<Opportunity> {
+        let [coin, long_venue, short_venue] = self.names(0).ok()?;
         let leg = |l: &arbp_leg, venue: Name| Leg {
             venue,
             price: l.price,
             funding_rate: l.funding_rate,
             interval_hours: l.funding_interval_hours,
         };
-        Opportunity {
+        Some(Opportunity {
             coin,
             long: leg(&self.long_leg, long_venue),
             short: leg(&self.short_leg, short_venue),
@@ -423,19 +431,7 @@ impl arbp_opportunity {
             volume_24h_usd: self.volume_24h,
             bid_ask_spread_pct: self.bid_ask_spread_percent,
             orderbook_depth_usd: self.orderbook_depth,
-        }
-    }
-}
-
-impl Candidate for arbp_opportunity {
-    #[inline]
-    fn score(&self) -> f64 {
-        score(self.fund_profit_8h_24h_proj, self.volume_24h, self.bid_ask_spread_percent)
-    }
-
-    /// Its names were checked before ranking; a failure here counts as invalid all the same.
-    fn is_valid(&self) -> bool {
-        self.names(0).is_ok_and(|names| self.with_names(names).validate().is_ok())
+        })
     }
 }
 

@@ -6,7 +6,7 @@ mod common;
 
 use arbpolicy::*;
 use arbpolicy_core::policy::file::PolicyFile;
-use arbpolicy_core::policy::{Request, Selector, decide};
+use arbpolicy_core::policy::{Offer, Request, Selector, decide};
 use arbpolicy_core::{Opportunity, Portfolio, TradingConfig};
 use common::{blank_decision, load, market, opportunity, reference, request};
 
@@ -47,7 +47,7 @@ fn struct_decisions_are_the_engines_over_the_whole_list() {
 
         let book = Portfolio::new(capital);
         let engine_request = Request {
-            opportunities: &opportunities,
+            opportunities: Offer::List(&opportunities),
             portfolio: &book,
             config: TradingConfig::balanced(),
             now: 0,

@@ -22,7 +22,7 @@ use crate::observation::{self, OBSERVATION_LEN, Observation};
 use crate::opportunity::Opportunity;
 use crate::portfolio::Portfolio;
 use crate::risk::{self, ExitReason};
-use crate::selection::{Selection, Slots};
+use crate::selection::{Chosen, Selection, Slots};
 use crate::{MAX_OPPORTUNITIES, Name};
 use core::fmt;
 use rand::SeedableRng;
@@ -51,14 +51,38 @@ impl Policy for &Network {
 /// What the engine is asked.
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {
-    /// The detected opportunities, at most 100; invalid ones are never chosen.
-    pub opportunities: &'a [Opportunity],
+    /// The detected opportunities.
+    pub opportunities: Offer<'a>,
     /// Capital, its history and the open positions.
     pub portfolio: &'a Portfolio,
     /// The user's risk settings.
     pub config: TradingConfig,
     /// Now, hours since the Unix epoch (for holding times).
     pub now: i64,
+}
+
+/// A request's opportunities.
+#[derive(Debug, Clone, Copy)]
+pub enum Offer<'a> {
+    /// At most 100 detected opportunities; the ten best valid ones are chosen, invalid ones never.
+    List(&'a [Opportunity]),
+    /// The ten a host chose from its own records.
+    Chosen(&'a Chosen),
+}
+
+impl<'a> Offer<'a> {
+    /// The chosen ten and their slots.
+    fn pick(self) -> Result<(Selection, Slots<'a>), Error> {
+        match self {
+            Offer::List(opportunities) if opportunities.len() > MAX_OPPORTUNITIES => Err(Error::TooMany {
+                what: "opportunities",
+                given: opportunities.len(),
+                max: MAX_OPPORTUNITIES,
+            }),
+            Offer::List(opportunities) => Ok(Selection::pick(opportunities)),
+            Offer::Chosen(chosen) => Ok((chosen.selection(), chosen.slots())),
+        }
+    }
 }
 
 /// How the action is chosen from the probabilities.
@@ -210,22 +234,21 @@ pub struct View<'a> {
     pub mask: ActionMask,
 }
 
-fn validate(request: &Request<'_>) -> Result<(), Error> {
-    if request.opportunities.len() > MAX_OPPORTUNITIES {
-        return Err(Error::TooMany {
-            what: "opportunities",
-            given: request.opportunities.len(),
-            max: MAX_OPPORTUNITIES,
-        });
-    }
+/// Validate a request and choose its ten opportunities.
+fn open<'a>(request: &Request<'a>) -> Result<(Selection, Slots<'a>), Error> {
     request.config.validate()?;
-    request.portfolio.validate()
+    request.portfolio.validate()?;
+    request.opportunities.pick()
 }
 
 /// Validate a request and build what the policy is shown for it.
 pub fn view<'a>(request: &Request<'a>) -> Result<View<'a>, Error> {
-    validate(request)?;
-    let (selection, slots) = Selection::pick(request.opportunities);
+    let (selection, slots) = open(request)?;
+    shown(request, selection, slots)
+}
+
+/// What the policy is shown for a validated request.
+fn shown<'a>(request: &Request<'a>, selection: Selection, slots: Slots<'a>) -> Result<View<'a>, Error> {
     let mut observation = [0.0f32; OBSERVATION_LEN];
     let mask = observation::encode_with_mask(
         &request.config,
@@ -244,7 +267,7 @@ pub fn decide<P: Policy>(
     selector: Selector,
 ) -> Result<Decision, Error> {
     let Request { portfolio, config, .. } = *request;
-    validate(request)?;
+    let (selection, slots) = open(request)?;
     let book_risk = RiskLevel::of(portfolio.min_liquidation_distance());
 
     if let Some((slot, reason)) =
@@ -266,7 +289,7 @@ pub fn decide<P: Policy>(
         ));
     }
 
-    let View { selection, slots, observation: obs, mask } = view(request)?;
+    let View { selection, slots, observation: obs, mask } = shown(request, selection, slots)?;
     let hold = |why| fixed(Action::Hold, mask, Reasoning::new(book_risk, Some(why)), None);
     let output = match policy.evaluate(&obs, mask) {
         Ok(o) => o,

@@ -10,5 +10,5 @@ pub mod network;
 #[cfg(feature = "onnx")]
 pub mod onnx;
 
-pub use decision::{Decision, Policy, PolicyFailure, Request, Selector, decide};
+pub use decision::{Decision, Offer, Policy, PolicyFailure, Request, Selector, decide};
 pub use network::{Network, Output};
