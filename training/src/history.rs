@@ -135,6 +135,13 @@ impl History {
     }
 }
 
+/// Midnight UTC of a `YYYY-MM-DD` date, Unix milliseconds.
+pub fn date_ms(date: &str) -> Result<i64> {
+    let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .map_err(|e| anyhow::anyhow!("{date:?} is not a date of the form YYYY-MM-DD ({e})"))?;
+    Ok(day.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis())
+}
+
 const FUNDING_COLUMNS: &[&str] =
     &["ts_ms", "exchange", "symbol", "quote", "funding_rate", "interval_hours", "mark_price"];
 const PRICE_COLUMNS: &[&str] =
@@ -265,5 +272,14 @@ mod tests {
         }
         let err = format!("{:#}", History::load(Path::new("/nonexistent"), None).unwrap_err());
         assert!(err.contains("cannot open /nonexistent/funding.csv.gz"), "{err}");
+    }
+
+    #[test]
+    fn dates_are_midnight_utc() {
+        assert_eq!(date_ms("1970-01-02").unwrap(), 86_400_000);
+        assert_eq!(date_ms("2025-10-01").unwrap(), 1_759_276_800_000);
+        for bad in ["2025-13-01", "2025-10-01T00:00", "yesterday", ""] {
+            assert!(format!("{:#}", date_ms(bad).unwrap_err()).contains("YYYY-MM-DD"), "{bad}");
+        }
     }
 }

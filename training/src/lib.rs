@@ -1,7 +1,10 @@
 //! The `arbpolicy` command line's library: recorded market data and its replay as the environment's
-//! market, and loading a policy from a file of either kind.
+//! market, the trainable network and masked PPO, and loading a policy from a file of either kind.
 
 pub mod history;
+pub mod network;
+pub mod ppo;
 pub mod replay;
+pub mod statistics;
 
 pub use arbpolicy_core::policy::file::{PolicyFile, PolicySession};

@@ -2,9 +2,13 @@
 
 use anyhow::{Context, Result};
 use arbpolicy_core::json::decide_json;
+use arbpolicy_core::market::{SyntheticMarket, SyntheticParams};
 use arbpolicy_core::policy::artifact::ARTIFACT_LEN;
 use arbpolicy_core::policy::onnx::OnnxModel;
 use arbpolicy_train::PolicyFile;
+use arbpolicy_train::history::{HOUR_MS, History, date_ms};
+use arbpolicy_train::replay::replay;
+use arbpolicy_train::statistics::{MarketStatistics, SideBySide};
 use clap::{Parser, Subcommand};
 use std::io::Read;
 use std::path::PathBuf;
@@ -26,6 +30,18 @@ enum Command {
         /// The request file, or `-` for standard input.
         #[arg(long, default_value = "-")]
         request: String,
+    },
+    /// Statistics of the recorded market over a window, beside the built-in synthetic market's.
+    MarketStats {
+        /// The recorded data (the format of `docs/market-data.md`).
+        #[arg(long)]
+        data: PathBuf,
+        /// First day of the window, `YYYY-MM-DD` (UTC).
+        #[arg(long)]
+        from: String,
+        /// Day after the window, `YYYY-MM-DD` (UTC).
+        #[arg(long)]
+        to: String,
     },
     /// Convert an ONNX model of the plan's network into a native weights artifact.
     Convert {
@@ -62,6 +78,16 @@ fn run(cli: Cli) -> Result<()> {
                 .with_context(|| format!("cannot load the model {}", model.display()))?;
             let mut policy = file.session()?;
             println!("{}", decide_json(&mut policy, &text)?);
+            Ok(())
+        }
+        Command::MarketStats { data, from, to } => {
+            let (from, to) = (date_ms(&from)? / HOUR_MS, date_ms(&to)? / HOUR_MS);
+            let history = History::load(&data, Some(to * HOUR_MS))
+                .with_context(|| format!("cannot load the data in {}", data.display()))?;
+            let recorded = MarketStatistics::of(&replay(&history, from, to)?);
+            let params = SyntheticParams::default();
+            let synthetic = MarketStatistics::of(&SyntheticMarket::generate(0, &params));
+            print!("{}", SideBySide([("recorded", &recorded), ("synthetic (seed 0)", &synthetic)]));
             Ok(())
         }
         Command::Convert { model, out } => {

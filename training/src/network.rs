@@ -1,0 +1,207 @@
+//! The plan's network in burn, for training: the layers of the engine's native pass
+//! ([`Network`], `docs/model-contract.md`), initialised as PPO wants them, and their conversion
+//! to the native pass.
+
+use arbpolicy_core::observation::{
+    OBSERVATION_LEN, OPPORTUNITIES_OFFSET, PORTFOLIO_OFFSET, POSITIONS_OFFSET,
+};
+use arbpolicy_core::policy::Network;
+use arbpolicy_core::{ACTION_COUNT, MAX_POSITIONS, OPPORTUNITY_SLOTS};
+use burn::nn::attention::{MhaInput, MultiHeadAttention, MultiHeadAttentionConfig};
+use burn::nn::{Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+
+/// Width of an opportunity's embedding (the attention's model width).
+const MODEL_DIM: usize = 40;
+/// Attention heads.
+const HEADS: usize = 4;
+/// Features of one position slot.
+const POSITION_WIDTH: usize = (OPPORTUNITIES_OFFSET - POSITIONS_OFFSET) / MAX_POSITIONS;
+/// Features of one opportunity slot.
+const OPPORTUNITY_WIDTH: usize = (OBSERVATION_LEN - OPPORTUNITIES_OFFSET) / OPPORTUNITY_SLOTS;
+
+/// The trainable network: observations `[batch, 275]` to logits `[batch, 36]` and values
+/// `[batch, 1]`.
+#[derive(Module, Debug)]
+pub struct PolicyNet {
+    config: Linear,
+    portfolio: Linear,
+    position: Linear,
+    opportunity: Linear,
+    attention: MultiHeadAttention,
+    opportunity_out: Linear,
+    fusion1: Linear,
+    norm1: LayerNorm,
+    fusion2: Linear,
+    norm2: LayerNorm,
+    actor1: Linear,
+    actor2: Linear,
+    critic1: Linear,
+    critic2: Linear,
+}
+
+/// Orthogonal initialisation (CleanRL's PPO): weights orthogonal with gain `sqrt(2)` in the body,
+/// 0.01 on the actor's output and 1 on the critic's; biases zero.
+fn layer(input: usize, output: usize, gain: f64, device: &Device) -> Linear {
+    let mut linear = LinearConfig::new(input, output).with_initializer(Initializer::Zeros).init(device);
+    linear.weight =
+        Initializer::Orthogonal { gain }.init_with([input, output], Some(input), Some(output), device);
+    linear
+}
+
+impl PolicyNet {
+    /// A freshly initialised network on `device` (seed the device for reproducible weights).
+    pub fn new(device: &Device) -> Self {
+        let body = std::f64::consts::SQRT_2;
+        let mut attention = MultiHeadAttentionConfig::new(MODEL_DIM, HEADS).with_dropout(0.0).init(device);
+        for projection in
+            [&mut attention.query, &mut attention.key, &mut attention.value, &mut attention.output]
+        {
+            *projection = layer(MODEL_DIM, MODEL_DIM, 1.0, device);
+        }
+        // PyTorch's layer norm epsilon, which the engine's native pass uses.
+        let norm = |width| LayerNormConfig::new(width).with_epsilon(1e-5).init(device);
+        PolicyNet {
+            config: layer(PORTFOLIO_OFFSET, 16, body, device),
+            portfolio: layer(POSITIONS_OFFSET - PORTFOLIO_OFFSET, 32, body, device),
+            position: layer(POSITION_WIDTH, 24, body, device),
+            opportunity: layer(OPPORTUNITY_WIDTH, MODEL_DIM, body, device),
+            attention,
+            opportunity_out: layer(MODEL_DIM, 64, body, device),
+            fusion1: layer(16 + 32 + 24 + 64, 128, body, device),
+            norm1: norm(128),
+            fusion2: layer(128, 64, body, device),
+            norm2: norm(64),
+            actor1: layer(64, 32, body, device),
+            actor2: layer(32, ACTION_COUNT, 0.01, device),
+            critic1: layer(64, 32, body, device),
+            critic2: layer(32, 1, 1.0, device),
+        }
+    }
+
+    /// Logits `[batch, 36]` (unmasked) and values `[batch, 1]` of observations `[batch, 275]`.
+    pub fn forward(&self, obs: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        let [batch, _] = obs.dims();
+        let part = |from: usize, to: usize| obs.clone().slice([0..batch, from..to]);
+        let config = relu(self.config.forward(part(0, PORTFOLIO_OFFSET)));
+        let portfolio = relu(self.portfolio.forward(part(PORTFOLIO_OFFSET, POSITIONS_OFFSET)));
+        let positions =
+            part(POSITIONS_OFFSET, OPPORTUNITIES_OFFSET).reshape([batch, MAX_POSITIONS, POSITION_WIDTH]);
+        let positions = relu(self.position.forward(positions)).max_dim(1).reshape([batch, 24]);
+        let slots = part(OPPORTUNITIES_OFFSET, OBSERVATION_LEN).reshape([
+            batch,
+            OPPORTUNITY_SLOTS,
+            OPPORTUNITY_WIDTH,
+        ]);
+        let embedded = relu(self.opportunity.forward(slots));
+        let attended = self.attention.forward(MhaInput::self_attn(embedded)).context;
+        let pooled = attended.mean_dim(1).reshape([batch, MODEL_DIM]);
+        let opportunities = relu(self.opportunity_out.forward(pooled));
+        let fused = Tensor::cat(vec![config, portfolio, positions, opportunities], 1);
+        let hidden = relu(self.norm1.forward(self.fusion1.forward(fused)));
+        let hidden = relu(self.norm2.forward(self.fusion2.forward(hidden)));
+        let logits = self.actor2.forward(relu(self.actor1.forward(hidden.clone())));
+        let value = self.critic2.forward(relu(self.critic1.forward(hidden)));
+        (logits, value)
+    }
+
+    /// Every parameter in PyTorch's order (each linear layer's `[out][in]` weight then its bias;
+    /// the attention's query, key and value projections stacked as `in_proj`), the order of the
+    /// native pass and of its artifact.
+    pub fn parameters(&self) -> Vec<f32> {
+        let mut out = Vec::with_capacity(42_341);
+        let values = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().expect("f32 parameters");
+        let weight = |l: &Linear, out: &mut Vec<f32>| {
+            let [input, output] = l.weight.val().dims();
+            let w = values(l.weight.val().reshape([input * output]));
+            out.extend(
+                (0..output).flat_map(|o| (0..input).map(move |i| (o, i))).map(|(o, i)| w[i * output + o]),
+            );
+        };
+        let bias =
+            |l: &Linear, out: &mut Vec<f32>| out.extend(values(l.bias.as_ref().expect("a bias").val()));
+        let linear = |l: &Linear, out: &mut Vec<f32>| {
+            weight(l, out);
+            bias(l, out);
+        };
+        let norm = |n: &LayerNorm, out: &mut Vec<f32>| {
+            out.extend(values(n.gamma.val()));
+            out.extend(values(n.beta.as_ref().expect("a shift").val()));
+        };
+        for l in [&self.config, &self.portfolio, &self.position, &self.opportunity] {
+            linear(l, &mut out);
+        }
+        let a = &self.attention;
+        for l in [&a.query, &a.key, &a.value] {
+            weight(l, &mut out);
+        }
+        for l in [&a.query, &a.key, &a.value] {
+            bias(l, &mut out);
+        }
+        linear(&a.output, &mut out);
+        linear(&self.opportunity_out, &mut out);
+        linear(&self.fusion1, &mut out);
+        norm(&self.norm1, &mut out);
+        linear(&self.fusion2, &mut out);
+        norm(&self.norm2, &mut out);
+        for l in [&self.actor1, &self.actor2, &self.critic1, &self.critic2] {
+            linear(l, &mut out);
+        }
+        out
+    }
+
+    /// The engine's native pass with these weights.
+    pub fn to_native(&self) -> Box<Network> {
+        let parameters = self.parameters();
+        let mut network = Box::new(Network::ZERO);
+        let mut next = parameters.iter().copied();
+        network.set_parameters(|| next.next().expect("the network's parameter count"));
+        assert!(next.next().is_none(), "the network's parameter count");
+        network
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use arbpolicy_core::Observation;
+    use rand::{Rng, SeedableRng};
+
+    /// The CPU device with gradients, seeded.
+    pub(crate) fn device() -> Device {
+        let device = Device::flex().autodiff();
+        device.seed(7);
+        device
+    }
+
+    /// `n` observations of made-up features in `[-2, 2]`, row after row.
+    pub(crate) fn observations(n: usize, seed: u64) -> Vec<f32> {
+        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
+        (0..n * OBSERVATION_LEN).map(|_| rng.random_range(-2.0..2.0)).collect()
+    }
+
+    #[test]
+    fn the_native_pass_with_its_weights_computes_what_it_does() {
+        let d = device();
+        let net = PolicyNet::new(&d);
+        assert_eq!(net.parameters().len(), 42_341);
+        let native = net.to_native();
+        let n = 32;
+        let obs = observations(n, 11);
+        let (logits, values) =
+            net.forward(Tensor::from_data(TensorData::new(obs.clone(), [n, OBSERVATION_LEN]), &d));
+        let logits = logits.into_data().try_to_vec::<f32>().unwrap();
+        let values = values.into_data().try_to_vec::<f32>().unwrap();
+        let mut worst = 0.0f32;
+        for r in 0..n {
+            let row: Observation = obs[r * OBSERVATION_LEN..(r + 1) * OBSERVATION_LEN].try_into().unwrap();
+            let out = native.forward(&row);
+            for (a, b) in out.logits.iter().zip(&logits[r * ACTION_COUNT..(r + 1) * ACTION_COUNT]) {
+                worst = worst.max((a - b).abs());
+            }
+            worst = worst.max((out.value - values[r]).abs());
+        }
+        assert!(worst <= 1e-5, "largest difference {worst}");
+    }
+}
