@@ -5,6 +5,8 @@ pub mod history;
 pub mod network;
 pub mod ppo;
 pub mod replay;
+pub mod rollout;
 pub mod statistics;
+pub mod trainer;
 
 pub use arbpolicy_core::policy::file::{PolicyFile, PolicySession};
