@@ -67,6 +67,7 @@ pub struct Collector<M> {
 impl<M: Market + Clone + Send> Collector<M> {
     /// `count` environments over `market`, seeded from `seed`.
     pub fn new(market: M, params: EnvParams, count: usize, seed: u64) -> Result<Self> {
+        anyhow::ensure!(count > 0, "at least one environment is needed");
         let workers = (0..count)
             .map(|k| {
                 let mut rng =
