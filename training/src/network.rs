@@ -51,7 +51,26 @@ fn layer(input: usize, output: usize, gain: f64, device: &Device) -> Linear {
 }
 
 impl PolicyNet {
-    /// A freshly initialised network on `device` (seed the device for reproducible weights).
+    /// A network on `device` initialised from `seed`. The backend's random stream is shared by
+    /// the whole process and parameters are drawn lazily, so seeding and drawing every parameter
+    /// hold a lock: concurrent initialisations (tests on other threads) cannot interleave.
+    pub fn seeded(device: &Device, seed: u64) -> Self {
+        static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _drawing = INIT.lock().unwrap_or_else(|e| e.into_inner());
+        device.seed(seed);
+        let net = Self::new(device);
+        // Parameters are drawn when first read: read them all while the lock is held.
+        struct Draw;
+        impl burn::module::ModuleVisitor for Draw {
+            fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+                let _ = param.val();
+            }
+        }
+        net.visit(&mut Draw);
+        net
+    }
+
+    /// A freshly initialised network on `device`, from the backend's random stream.
     pub fn new(device: &Device) -> Self {
         let body = std::f64::consts::SQRT_2;
         let mut attention = MultiHeadAttentionConfig::new(MODEL_DIM, HEADS).with_dropout(0.0).init(device);
@@ -168,11 +187,9 @@ pub(crate) mod tests {
     use arbpolicy_core::Observation;
     use rand::{Rng, SeedableRng};
 
-    /// The CPU device with gradients, seeded.
+    /// The CPU device with gradients.
     pub(crate) fn device() -> Device {
-        let device = Device::flex().autodiff();
-        device.seed(7);
-        device
+        Device::flex().autodiff()
     }
 
     /// `n` observations of made-up features in `[-2, 2]`, row after row.
@@ -184,7 +201,7 @@ pub(crate) mod tests {
     #[test]
     fn the_native_pass_with_its_weights_computes_what_it_does() {
         let d = device();
-        let net = PolicyNet::new(&d);
+        let net = PolicyNet::seeded(&d, 7);
         assert_eq!(net.parameters().len(), 42_341);
         let native = net.to_native();
         let n = 32;

@@ -41,7 +41,8 @@ fn quantile(mut xs: Vec<f64>, q: f64) -> f64 {
     xs[((xs.len() - 1) as f64 * q).round() as usize]
 }
 
-fn mean_std(xs: &[f64]) -> (f64, f64) {
+/// Mean and (population) standard deviation.
+pub(crate) fn mean_std(xs: &[f64]) -> (f64, f64) {
     let n = xs.len().max(1) as f64;
     let mean = xs.iter().sum::<f64>() / n;
     (mean, (xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt())

@@ -4,6 +4,7 @@
 use crate::network::PolicyNet;
 use crate::ppo::{Batch, LossParts, PpoConfig, step};
 use crate::rollout::{Collector, Rollout};
+use crate::statistics::mean_std;
 use anyhow::Result;
 use arbpolicy_core::{ACTION_COUNT, EnvParams, Market, OBSERVATION_LEN};
 use burn::prelude::*;
@@ -47,13 +48,9 @@ pub struct UpdateMetrics {
 
 /// 1 - Var(returns - values) / Var(returns).
 fn explained_variance(returns: &[f32], values: &[f32]) -> f64 {
-    let var = |xs: &mut dyn Iterator<Item = f64>| {
-        let v: Vec<f64> = xs.collect();
-        let m = v.iter().sum::<f64>() / v.len().max(1) as f64;
-        v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / v.len().max(1) as f64
-    };
-    let total = var(&mut returns.iter().map(|&r| f64::from(r)));
-    let left = var(&mut returns.iter().zip(values).map(|(&r, &v)| f64::from(r - v)));
+    let var = |xs: Vec<f64>| mean_std(&xs).1.powi(2);
+    let total = var(returns.iter().map(|&r| f64::from(r)).collect());
+    let left = var(returns.iter().zip(values).map(|(&r, &v)| f64::from(r - v)).collect());
     if total == 0.0 { f64::NAN } else { 1.0 - left / total }
 }
 
@@ -89,9 +86,8 @@ pub fn train<M: Market + Clone + Send>(
     mut report: impl FnMut(&UpdateMetrics),
 ) -> Result<PolicyNet> {
     let device = Device::flex().autodiff();
-    device.seed(config.seed);
     let ppo = config.ppo;
-    let mut net = PolicyNet::new(&device);
+    let mut net = PolicyNet::seeded(&device, config.seed);
     let mut optimizer = ppo.optimizer();
     let mut collector = Collector::new(market, config.env, config.envs, config.seed)?;
     let mut shuffle = Pcg64Mcg::seed_from_u64(config.seed.rotate_left(17) ^ 0x5EED);
