@@ -125,6 +125,16 @@ impl PolicyNet {
         (logits, value)
     }
 
+    /// Logits (36 per row) and values of `observations` (row after row), without gradients.
+    pub fn outputs(&self, observations: &[f32]) -> (Vec<f32>, Vec<f32>) {
+        let n = observations.len() / OBSERVATION_LEN;
+        let device = self.devices().into_iter().next().unwrap_or_else(Device::flex);
+        let obs = Tensor::from_data(TensorData::new(observations.to_vec(), [n, OBSERVATION_LEN]), &device);
+        let (logits, values) = self.forward(obs);
+        let read = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().expect("f32 outputs");
+        (read(logits), read(values))
+    }
+
     /// Every parameter in PyTorch's order (each linear layer's `[out][in]` weight then its bias;
     /// the attention's query, key and value projections stacked as `in_proj`), the order of the
     /// native pass and of its artifact.
@@ -206,10 +216,7 @@ pub(crate) mod tests {
         let native = net.to_native();
         let n = 32;
         let obs = observations(n, 11);
-        let (logits, values) =
-            net.forward(Tensor::from_data(TensorData::new(obs.clone(), [n, OBSERVATION_LEN]), &d));
-        let logits = logits.into_data().try_to_vec::<f32>().unwrap();
-        let values = values.into_data().try_to_vec::<f32>().unwrap();
+        let (logits, values) = net.outputs(&obs);
         let mut worst = 0.0f32;
         for r in 0..n {
             let row: Observation = obs[r * OBSERVATION_LEN..(r + 1) * OBSERVATION_LEN].try_into().unwrap();

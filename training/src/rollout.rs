@@ -173,3 +173,19 @@ impl<M: Market> Worker<M> {
         Ok(r)
     }
 }
+
+/// `count` observations (row after row) that environments over `market` show `network` as it
+/// acts: the inputs an exported model is checked on.
+pub fn sample_observations<M: Market + Clone + Send>(
+    market: M,
+    params: EnvParams,
+    network: &Network,
+    count: usize,
+    seed: u64,
+) -> Result<Vec<f32>> {
+    let envs = count.clamp(1, 4);
+    let mut collector = Collector::new(market, params, envs, seed)?;
+    let mut rows = collector.collect(network, count.div_ceil(envs), 0.99, 0.95)?.observations;
+    rows.truncate(count * OBSERVATION_LEN);
+    Ok(rows)
+}

@@ -1,0 +1,367 @@
+//! ONNX export: the plan's network written as an ONNX graph (opset 17) with tract's protobuf
+//! types, following `docs/model-contract.md` — input `obs [batch, 275]`, outputs `logits
+//! [batch, 36]` and `value [batch, 1]`, the observation and action versions in the metadata —
+//! checked against the trained network before it is written, beside the native weights artifact.
+
+use crate::network::PolicyNet;
+use anyhow::{Context, Result, ensure};
+use arbpolicy_core::action::ACTION_VERSION;
+use arbpolicy_core::observation::{
+    OBSERVATION_LEN, OBSERVATION_VERSION, OPPORTUNITIES_OFFSET, PORTFOLIO_OFFSET, POSITIONS_OFFSET,
+};
+use arbpolicy_core::policy::artifact::ARTIFACT_LEN;
+use arbpolicy_core::policy::network::{HEAD_DIM, HEADS, LAYER_NORM_EPSILON, MODEL_DIM, PARAMETER_COUNT};
+use arbpolicy_core::policy::onnx::{ACTION_VERSION_KEY, Message, OBSERVATION_VERSION_KEY, OnnxModel, pb};
+use arbpolicy_core::{ACTION_COUNT, ActionMask, MAX_POSITIONS, OPPORTUNITY_SLOTS};
+use pb::attribute_proto::AttributeType;
+use pb::tensor_proto::DataType;
+use std::path::{Path, PathBuf};
+
+/// The ONNX operator set the export targets.
+pub const OPSET: i64 = 17;
+/// The largest difference allowed between the trained network and the exported file.
+pub const PARITY_TOLERANCE: f32 = 1e-5;
+
+/// Features of one position slot.
+const POSITION_WIDTH: usize = (OPPORTUNITIES_OFFSET - POSITIONS_OFFSET) / MAX_POSITIONS;
+/// Features of one opportunity slot.
+const OPPORTUNITY_WIDTH: usize = (OBSERVATION_LEN - OPPORTUNITIES_OFFSET) / OPPORTUNITY_SLOTS;
+
+/// A graph under construction: nodes, initialisers, and the network's parameters read in
+/// PyTorch's order.
+struct Graph<'p> {
+    nodes: Vec<pb::NodeProto>,
+    initializers: Vec<pb::TensorProto>,
+    parameters: &'p [f32],
+}
+
+fn ints(name: &str, values: &[i64]) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::Ints as i32,
+        ints: values.to_vec(),
+        ..Default::default()
+    }
+}
+
+fn int(name: &str, value: i64) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::Int as i32,
+        i: value,
+        ..Default::default()
+    }
+}
+
+fn float(name: &str, value: f32) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::Float as i32,
+        f: value,
+        ..Default::default()
+    }
+}
+
+fn tensor_info(name: &str, dims: &[Option<i64>]) -> pb::ValueInfoProto {
+    use pb::tensor_shape_proto::{Dimension, dimension::Value};
+    let dim = dims
+        .iter()
+        .map(|d| Dimension {
+            value: Some(d.map_or_else(|| Value::DimParam("batch".into()), Value::DimValue)),
+            ..Default::default()
+        })
+        .collect();
+    pb::ValueInfoProto {
+        name: name.into(),
+        r#type: Some(pb::TypeProto {
+            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                elem_type: DataType::Float as i32,
+                shape: Some(pb::TensorShapeProto { dim }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+impl<'p> Graph<'p> {
+    /// A node `op` of `inputs` whose one output is `output`.
+    fn node(
+        &mut self,
+        op: &str,
+        inputs: &[&str],
+        output: &str,
+        attribute: Vec<pb::AttributeProto>,
+    ) -> String {
+        self.nodes.push(pb::NodeProto {
+            name: format!("{op}_{}", self.nodes.len()),
+            op_type: op.into(),
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![output.into()],
+            attribute,
+            ..Default::default()
+        });
+        output.into()
+    }
+
+    /// A float32 initialiser.
+    fn floats(&mut self, name: &str, dims: &[usize], values: &[f32]) -> String {
+        debug_assert_eq!(dims.iter().product::<usize>(), values.len());
+        self.initializers.push(pb::TensorProto {
+            name: name.into(),
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_type: DataType::Float as i32,
+            raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            ..Default::default()
+        });
+        name.into()
+    }
+
+    /// An int64 initialiser (shapes, slice bounds).
+    fn int64s(&mut self, name: &str, values: &[i64]) -> String {
+        self.initializers.push(pb::TensorProto {
+            name: name.into(),
+            dims: vec![values.len() as i64],
+            data_type: DataType::Int64 as i32,
+            raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            ..Default::default()
+        });
+        name.into()
+    }
+
+    /// The next `n` parameters.
+    fn take(&mut self, n: usize) -> &'p [f32] {
+        let (head, rest) = self.parameters.split_at(n);
+        self.parameters = rest;
+        head
+    }
+
+    /// The next linear layer's `[out][in]` weight and bias.
+    fn weights(&mut self, input: usize, output: usize) -> (&'p [f32], &'p [f32]) {
+        (self.take(output * input), self.take(output))
+    }
+
+    /// A fully connected layer on `[batch, in]`: Gemm with the weight as stored (`transB`).
+    fn gemm(&mut self, name: &str, x: &str, input: usize, output: usize) -> String {
+        let (w, b) = self.weights(input, output);
+        let w = self.floats(&format!("{name}.weight"), &[output, input], w);
+        let b = self.floats(&format!("{name}.bias"), &[output], b);
+        let attrs = vec![float("alpha", 1.0), float("beta", 1.0), int("transB", 1)];
+        self.node("Gemm", &[x, &w, &b], &format!("{name}.out"), attrs)
+    }
+
+    /// A fully connected layer on `[batch, slots, in]`: MatMul by the transposed weight, then Add.
+    fn matmul(&mut self, name: &str, x: &str, input: usize, output: usize) -> String {
+        let (w, b) = self.weights(input, output);
+        let transposed: Vec<f32> =
+            (0..input).flat_map(|i| (0..output).map(move |o| w[o * input + i])).collect();
+        let w = self.floats(&format!("{name}.weight_t"), &[input, output], &transposed);
+        let b = self.floats(&format!("{name}.bias"), &[output], b);
+        let product = self.node("MatMul", &[x, &w], &format!("{name}.product"), vec![]);
+        self.node("Add", &[&product, &b], &format!("{name}.out"), vec![])
+    }
+
+    fn relu(&mut self, x: &str) -> String {
+        self.node("Relu", &[x], &format!("{x}.relu"), vec![])
+    }
+
+    /// Columns `from..to` of `obs`, reshaped to `shape` when given.
+    fn part(&mut self, name: &str, from: usize, to: usize, shape: Option<&[i64]>) -> String {
+        let starts = self.int64s(&format!("{name}.starts"), &[from as i64]);
+        let ends = self.int64s(&format!("{name}.ends"), &[to as i64]);
+        let axes = self.int64s(&format!("{name}.axes"), &[1]);
+        let sliced = self.node("Slice", &["obs", &starts, &ends, &axes], &format!("{name}.features"), vec![]);
+        match shape {
+            Some(s) => self.reshape(&sliced, s, &format!("{name}.slots")),
+            None => sliced,
+        }
+    }
+
+    fn reshape(&mut self, x: &str, shape: &[i64], output: &str) -> String {
+        let s = self.int64s(&format!("{output}.shape"), shape);
+        self.node("Reshape", &[x, &s], output, vec![])
+    }
+
+    fn transpose(&mut self, x: &str, perm: &[i64], output: &str) -> String {
+        self.node("Transpose", &[x], output, vec![ints("perm", perm)])
+    }
+
+    fn layer_norm(&mut self, name: &str, x: &str, width: usize) -> String {
+        let (g, b) = (self.take(width), self.take(width));
+        let g = self.floats(&format!("{name}.weight"), &[width], g);
+        let b = self.floats(&format!("{name}.bias"), &[width], b);
+        let attrs = vec![int("axis", -1), float("epsilon", LAYER_NORM_EPSILON)];
+        self.node("LayerNormalization", &[x, &g, &b], &format!("{name}.out"), attrs)
+    }
+
+    /// PyTorch's `nn.MultiheadAttention` (batch first, self-attention, no mask) over
+    /// `[batch, slots, 40]`: the stacked query/key/value projection, then per head
+    /// softmax(q kᵀ / sqrt(10)) v, then the output projection.
+    fn attention(&mut self, x: &str) -> String {
+        let (slots, heads, head) = (OPPORTUNITY_SLOTS as i64, HEADS as i64, HEAD_DIM as i64);
+        // The in_proj weight [120][40] and bias [120] follow each other in PyTorch's order.
+        let qkv = self.matmul("attn.in_proj", x, MODEL_DIM, 3 * MODEL_DIM);
+        let split = self.int64s("attn.split", &[MODEL_DIM as i64; 3]);
+        let names = ["attn.q", "attn.k", "attn.v"].map(String::from);
+        self.nodes.push(pb::NodeProto {
+            name: format!("Split_{}", self.nodes.len()),
+            op_type: "Split".into(),
+            input: vec![qkv, split],
+            output: names.to_vec(),
+            attribute: vec![int("axis", 2)],
+            ..Default::default()
+        });
+        let heads_of = |g: &mut Self, t: &str, perm: &[i64]| {
+            let split = g.reshape(t, &[-1, slots, heads, head], &format!("{t}.heads"));
+            g.transpose(&split, perm, &format!("{t}.by_head"))
+        };
+        let q = heads_of(self, &names[0], &[0, 2, 1, 3]);
+        let k = heads_of(self, &names[1], &[0, 2, 3, 1]);
+        let v = heads_of(self, &names[2], &[0, 2, 1, 3]);
+        let scores = self.node("MatMul", &[&q, &k], "attn.scores", vec![]);
+        let scale = self.floats("attn.scale", &[], &[1.0 / (HEAD_DIM as f32).sqrt()]);
+        let scaled = self.node("Mul", &[&scores, &scale], "attn.scaled", vec![]);
+        let weights = self.node("Softmax", &[&scaled], "attn.weights", vec![int("axis", -1)]);
+        let context = self.node("MatMul", &[&weights, &v], "attn.context", vec![]);
+        let context = self.transpose(&context, &[0, 2, 1, 3], "attn.context.by_slot");
+        let context = self.reshape(&context, &[-1, slots, MODEL_DIM as i64], "attn.context.joined");
+        self.matmul("attn.out_proj", &context, MODEL_DIM, MODEL_DIM)
+    }
+}
+
+/// The network with `parameters` (PyTorch's order, as [`PolicyNet::parameters`]) as an ONNX
+/// model carrying `metadata` besides the contract's versions.
+pub fn onnx_model(parameters: &[f32], metadata: &[(String, String)]) -> Result<pb::ModelProto> {
+    ensure!(
+        parameters.len() == PARAMETER_COUNT,
+        "{} parameters, the network has {PARAMETER_COUNT}",
+        parameters.len()
+    );
+    let mut g = Graph { nodes: Vec::new(), initializers: Vec::new(), parameters };
+    let config = g.part("config", 0, PORTFOLIO_OFFSET, None);
+    let config = g.gemm("cfg", &config, PORTFOLIO_OFFSET, 16);
+    let config = g.relu(&config);
+    let portfolio = g.part("portfolio", PORTFOLIO_OFFSET, POSITIONS_OFFSET, None);
+    let portfolio = g.gemm("port", &portfolio, POSITIONS_OFFSET - PORTFOLIO_OFFSET, 32);
+    let portfolio = g.relu(&portfolio);
+    let positions = g.part(
+        "positions",
+        POSITIONS_OFFSET,
+        OPPORTUNITIES_OFFSET,
+        Some(&[-1, MAX_POSITIONS as i64, POSITION_WIDTH as i64]),
+    );
+    let positions = g.matmul("pos", &positions, POSITION_WIDTH, 24);
+    let positions = g.relu(&positions);
+    let positions =
+        g.node("ReduceMax", &[&positions], "pos.max", vec![ints("axes", &[1]), int("keepdims", 0)]);
+    let slots = g.part(
+        "opportunities",
+        OPPORTUNITIES_OFFSET,
+        OBSERVATION_LEN,
+        Some(&[-1, OPPORTUNITY_SLOTS as i64, OPPORTUNITY_WIDTH as i64]),
+    );
+    let embedded = g.matmul("opp_in", &slots, OPPORTUNITY_WIDTH, MODEL_DIM);
+    let embedded = g.relu(&embedded);
+    let attended = g.attention(&embedded);
+    let pooled = g.node("ReduceMean", &[&attended], "opp.mean", vec![ints("axes", &[1]), int("keepdims", 0)]);
+    let opportunities = g.gemm("opp_out", &pooled, MODEL_DIM, 64);
+    let opportunities = g.relu(&opportunities);
+    let fused =
+        g.node("Concat", &[&config, &portfolio, &positions, &opportunities], "fused", vec![int("axis", 1)]);
+    let hidden = g.gemm("fusion1", &fused, 16 + 32 + 24 + 64, 128);
+    let hidden = g.layer_norm("norm1", &hidden, 128);
+    let hidden = g.relu(&hidden);
+    let hidden = g.gemm("fusion2", &hidden, 128, 64);
+    let hidden = g.layer_norm("norm2", &hidden, 64);
+    let hidden = g.relu(&hidden);
+    for (head, width, output) in [("actor", ACTION_COUNT, "logits"), ("critic", 1, "value")] {
+        let h = g.gemm(&format!("{head}1"), &hidden, 64, 32);
+        let h = g.relu(&h);
+        let out = g.gemm(&format!("{head}2"), &h, 32, width);
+        g.node("Identity", &[&out], output, vec![]);
+    }
+    ensure!(g.parameters.is_empty(), "{} parameters left over", g.parameters.len());
+
+    let mut props = vec![
+        (OBSERVATION_VERSION_KEY.to_string(), OBSERVATION_VERSION.to_string()),
+        (ACTION_VERSION_KEY.to_string(), ACTION_VERSION.to_string()),
+        ("arbpolicy.engine_version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+    ];
+    props.extend(metadata.iter().cloned());
+    Ok(pb::ModelProto {
+        ir_version: 8,
+        opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: OPSET }],
+        producer_name: "arbpolicy".into(),
+        producer_version: env!("CARGO_PKG_VERSION").into(),
+        graph: Some(pb::GraphProto {
+            name: "arbpolicy".into(),
+            node: g.nodes,
+            initializer: g.initializers,
+            input: vec![tensor_info("obs", &[None, Some(OBSERVATION_LEN as i64)])],
+            output: vec![
+                tensor_info("logits", &[None, Some(ACTION_COUNT as i64)]),
+                tensor_info("value", &[None, Some(1)]),
+            ],
+            ..Default::default()
+        }),
+        metadata_props: props
+            .into_iter()
+            .map(|(key, value)| pb::StringStringEntryProto { key, value })
+            .collect(),
+        ..Default::default()
+    })
+}
+
+/// The largest difference between `net`'s outputs and `model`'s on `observations` (row after row).
+pub fn parity(net: &PolicyNet, model: &OnnxModel, observations: &[f32]) -> Result<f32> {
+    let n = observations.len() / OBSERVATION_LEN;
+    let (logits, values) = net.outputs(observations);
+    // The exported model takes no mask: what is fed beside the observations does not matter.
+    let masks = vec![ActionMask::hold_only(); n];
+    let outputs = model.forward_batch(observations, &masks)?;
+    let mut worst = 0.0f32;
+    for (i, out) in outputs.iter().enumerate() {
+        for (a, b) in out.logits.iter().zip(&logits[i * ACTION_COUNT..(i + 1) * ACTION_COUNT]) {
+            worst = worst.max((a - b).abs());
+        }
+        worst = worst.max((out.value - values[i]).abs());
+    }
+    // NaN anywhere is no parity.
+    Ok(if outputs.iter().all(|o| o.value.is_finite()) { worst } else { f32::INFINITY })
+}
+
+/// What [`export`] wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exported {
+    /// The ONNX file.
+    pub onnx: PathBuf,
+    /// The native weights artifact beside it.
+    pub native: PathBuf,
+    /// The largest difference between the network and the file, as tract runs it.
+    pub parity: f32,
+}
+
+/// Write `net` as the ONNX file `path` (and the native artifact beside it, `.arbpnet`), after checking
+/// that tract runs it within [`PARITY_TOLERANCE`] of `net` on `observations` (row after row) and
+/// that the engine reads back the same weights.
+pub fn export(
+    net: &PolicyNet,
+    path: &Path,
+    metadata: &[(String, String)],
+    observations: &[f32],
+) -> Result<Exported> {
+    let parameters = net.parameters();
+    let bytes = onnx_model(&parameters, metadata)?.encode_to_vec();
+    let model = OnnxModel::from_bytes(&bytes).context("the engine refuses the exported model")?;
+    let parity = parity(net, &model, observations)?;
+    ensure!(parity <= PARITY_TOLERANCE, "the exported model differs from the network by {parity}");
+    let mut read_back = Vec::with_capacity(PARAMETER_COUNT);
+    model.to_native()?.parameters(|p| read_back.push(p));
+    ensure!(read_back == parameters, "the exported model's weights do not read back as the network's");
+    std::fs::write(path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    let native = path.with_extension("arbpnet");
+    let mut artifact = vec![0u8; ARTIFACT_LEN];
+    net.to_native().write_artifact(artifact.as_mut_slice().try_into().expect("the artifact's length"));
+    std::fs::write(&native, &artifact).with_context(|| format!("cannot write {}", native.display()))?;
+    Ok(Exported { onnx: path.to_path_buf(), native, parity })
+}
