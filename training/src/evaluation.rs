@@ -397,7 +397,7 @@ mod tests {
 
     #[test]
     fn hold_earns_nothing_and_pays_nothing() {
-        let r = run(&market(), &mut Hold, ("balanced", TradingConfig::balanced()), 10_000.0).unwrap();
+        let r = run(market(), &mut Hold, ("balanced", TradingConfig::balanced()), 10_000.0).unwrap();
         let m = Metrics::of(&r);
         assert_eq!(r.equity.len(), 24 * 30);
         assert!(r.equity.iter().all(|&e| e == 10_000.0));
