@@ -64,3 +64,23 @@ pub fn observations(n: usize) -> Vec<arbpolicy_core::Observation> {
     }
     out
 }
+
+/// A scripted agent stepping episodes of `market` (balanced preset, a new random start whenever
+/// one ends): each call is one environment step, returning its reward.
+pub fn stepper<M: arbpolicy_core::Market>(market: M) -> impl FnMut() -> f64 {
+    use arbpolicy_core::environment::{EnvParams, Environment};
+    let mut env = Environment::new(market, EnvParams::default()).expect("environment");
+    let (mut seed, mut step) = (0u64, 0u64);
+    let mut mask = env.reset(seed, TradingConfig::balanced()).expect("reset").1;
+    move || {
+        let s = env.step(scripted(step, mask)).expect("step");
+        let (reward, done) = (s.reward, s.terminated || s.truncated);
+        mask = s.mask;
+        step += 1;
+        if done {
+            seed += 1;
+            mask = env.reset(seed, TradingConfig::balanced()).expect("reset").1;
+        }
+        reward
+    }
+}

@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result};
 use arbpolicy_core::opportunity::funding_difference_8h;
-use arbpolicy_core::policy::{Network, choice};
+use arbpolicy_core::policy::{Policy, choice};
 use arbpolicy_core::risk::ExitReason;
 use arbpolicy_core::{
     Action, EnvParams, Environment, Market, Observation, Position, SizeTier, TradingConfig,
@@ -24,22 +24,24 @@ pub trait Agent<M: Market> {
     fn act(&mut self, env: &Environment<M>, observation: &Observation) -> Result<Action>;
 }
 
-/// A policy acting greedily: the most probable allowed action.
-pub struct Greedy<'a> {
-    /// The network.
-    pub network: &'a Network,
+/// A policy (a model file's session, or a network) acting greedily: the most probable allowed
+/// action.
+pub struct Greedy<P> {
+    /// The policy.
+    pub policy: P,
     /// Its name in reports.
     pub name: String,
 }
 
-impl<M: Market> Agent<M> for Greedy<'_> {
+impl<M: Market, P: Policy> Agent<M> for Greedy<P> {
     fn name(&self) -> &str {
         &self.name
     }
 
     fn act(&mut self, env: &Environment<M>, observation: &Observation) -> Result<Action> {
-        let out = self.network.forward(observation);
         let mask = env.mask();
+        let out =
+            self.policy.evaluate(observation, mask).map_err(|_| anyhow::anyhow!("the policy failed"))?;
         let p = choice::probabilities(&out.logits, mask).context("the policy's outputs are not finite")?;
         Ok(Action::from_index(choice::greedy(&p, mask))?)
     }

@@ -4,9 +4,11 @@
 pub mod evaluation;
 pub mod export;
 pub mod history;
+pub mod job;
 pub mod network;
 pub mod ppo;
 pub mod replay;
+pub mod report;
 pub mod rollout;
 pub mod statistics;
 pub mod trainer;

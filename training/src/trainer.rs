@@ -5,12 +5,14 @@ use crate::network::PolicyNet;
 use crate::ppo::{Batch, LossParts, PpoConfig, step};
 use crate::rollout::{Collector, Rollout};
 use crate::statistics::mean_std;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use arbpolicy_core::{ACTION_COUNT, EnvParams, Market, OBSERVATION_LEN};
+use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_pcg::Pcg64Mcg;
+use std::path::Path;
 
 /// What a training run does.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -79,46 +81,150 @@ fn minibatch(r: &Rollout, rows: &[usize], device: &Device) -> Batch {
     }
 }
 
+/// A training run in progress: the network, Adam's state and how far it has come. Every update's
+/// rollout starts its environments afresh from a stream seeded by the run's seed and the update's
+/// number, so the state here is all a run is: a run resumed from a checkpoint continues exactly
+/// as the uninterrupted run does.
+pub struct Trainer<M> {
+    market: M,
+    config: TrainConfig,
+    device: Device,
+    net: Option<PolicyNet>,
+    optimizer: ModuleOptimizer,
+    update: usize,
+    steps: usize,
+}
+
+/// What a checkpoint must have been written with to be resumed: the whole configuration but the
+/// number of updates, which a resumed run may extend.
+fn identity(config: &TrainConfig) -> String {
+    format!("{:?}", TrainConfig { updates: 0, ..*config })
+}
+
+/// Where a checkpoint keeps its parts.
+const NET_FILE: &str = "net.bpk";
+const OPTIMIZER_FILE: &str = "optimizer.bin";
+const PROGRESS_FILE: &str = "progress.json";
+
+impl<M: Market + Clone + Send> Trainer<M> {
+    /// A fresh run on `market`.
+    pub fn new(market: M, config: TrainConfig) -> Result<Self> {
+        anyhow::ensure!(config.envs > 0, "at least one environment is needed");
+        let device = Device::flex().autodiff();
+        let net = PolicyNet::seeded(&device, config.seed);
+        let optimizer = config.ppo.optimizer();
+        Ok(Trainer { market, config, device, net: Some(net), optimizer, update: 0, steps: 0 })
+    }
+
+    /// A run resumed from the checkpoint in `dir` (written by [`Trainer::save`] with the same
+    /// configuration).
+    pub fn resume(market: M, config: TrainConfig, dir: &Path) -> Result<Self> {
+        let mut t = Self::new(market, config)?;
+        let progress: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(PROGRESS_FILE))
+                .with_context(|| format!("cannot read the checkpoint in {}", dir.display()))?,
+        )?;
+        let count = |k: &str| progress[k].as_u64().map(|v| v as usize).with_context(|| format!("no {k}"));
+        anyhow::ensure!(
+            progress["config"].as_str() == Some(identity(&config).as_str()),
+            "the checkpoint in {} was written by another training configuration",
+            dir.display()
+        );
+        (t.update, t.steps) = (count("update")?, count("steps")?);
+        let net = t.net.take().expect("a network");
+        t.net = Some(
+            net.try_load_file(dir.join(NET_FILE))
+                .map_err(|e| anyhow::anyhow!("cannot load the checkpoint's network: {e:?}"))?,
+        );
+        let optimizer = std::mem::replace(&mut t.optimizer, config.ppo.optimizer());
+        t.optimizer = optimizer
+            .load(dir.join(OPTIMIZER_FILE))
+            .map_err(|e| anyhow::anyhow!("cannot load the checkpoint's optimiser: {e:?}"))?;
+        Ok(t)
+    }
+
+    /// Write a checkpoint into `dir`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        self.net()
+            .clone()
+            .save_file(dir.join(NET_FILE))
+            .map_err(|e| anyhow::anyhow!("cannot save the network: {e:?}"))?;
+        self.optimizer
+            .save(dir.join(OPTIMIZER_FILE))
+            .map_err(|e| anyhow::anyhow!("cannot save the optimiser: {e:?}"))?;
+        let progress = serde_json::json!({
+            "update": self.update,
+            "steps": self.steps,
+            "config": identity(&self.config),
+        });
+        std::fs::write(dir.join(PROGRESS_FILE), progress.to_string())?;
+        Ok(())
+    }
+
+    /// The network as it stands.
+    pub fn net(&self) -> &PolicyNet {
+        self.net.as_ref().expect("a network")
+    }
+
+    /// Updates done so far.
+    pub fn updates_done(&self) -> usize {
+        self.update
+    }
+
+    /// Whether every update of the configuration is done.
+    pub fn is_done(&self) -> bool {
+        self.update >= self.config.updates
+    }
+
+    /// Run the next update: collect a rollout with the current weights, then PPO's epochs.
+    pub fn update(&mut self) -> Result<UpdateMetrics> {
+        let (ppo, config) = (self.config.ppo, self.config);
+        self.update += 1;
+        let seed = config.seed ^ (self.update as u64).wrapping_mul(0xA24B_AED4_963E_E407);
+        let mut collector = Collector::new(self.market.clone(), config.env, config.envs, seed)?;
+        let mut shuffle = Pcg64Mcg::seed_from_u64(seed.rotate_left(17) ^ 0x5EED);
+        let per_env = ppo.n_steps.div_ceil(config.envs);
+        let rollout = collector.collect(&self.net().to_native(), per_env, ppo.gamma, ppo.gae_lambda)?;
+        self.steps += rollout.len();
+        let mut rows: Vec<usize> = (0..rollout.len()).collect();
+        let mut parts = Vec::new();
+        let mut net = self.net.take().expect("a network");
+        for _ in 0..ppo.epochs {
+            rows.shuffle(&mut shuffle);
+            for chunk in rows.chunks(ppo.batch_size).filter(|c| c.len() > 1) {
+                let (next, loss) =
+                    step(net, &mut self.optimizer, &minibatch(&rollout, chunk, &self.device), &ppo);
+                net = next;
+                parts.push(loss);
+            }
+        }
+        self.net = Some(net);
+        let episodes = rollout.episode_returns.len();
+        let total = rollout.len().max(1) as f64;
+        Ok(UpdateMetrics {
+            update: self.update,
+            steps: self.steps,
+            episode_return: rollout.episode_returns.iter().sum::<f64>() / episodes as f64,
+            episodes,
+            loss: LossParts::mean(&parts),
+            explained_variance: explained_variance(&rollout.returns, &rollout.values),
+            action_mix: rollout.action_mix.map(|k| k as f64 / total),
+        })
+    }
+}
+
 /// Train a network on `market`, calling `report` after every update.
 pub fn train<M: Market + Clone + Send>(
     market: M,
     config: &TrainConfig,
     mut report: impl FnMut(&UpdateMetrics),
 ) -> Result<PolicyNet> {
-    let device = Device::flex().autodiff();
-    let ppo = config.ppo;
-    let mut net = PolicyNet::seeded(&device, config.seed);
-    let mut optimizer = ppo.optimizer();
-    let mut collector = Collector::new(market, config.env, config.envs, config.seed)?;
-    let mut shuffle = Pcg64Mcg::seed_from_u64(config.seed.rotate_left(17) ^ 0x5EED);
-    let per_env = ppo.n_steps.div_ceil(config.envs);
-    let mut steps = 0;
-    for update in 1..=config.updates {
-        let rollout = collector.collect(&net.to_native(), per_env, ppo.gamma, ppo.gae_lambda)?;
-        steps += rollout.len();
-        let mut rows: Vec<usize> = (0..rollout.len()).collect();
-        let mut parts = Vec::new();
-        for _ in 0..ppo.epochs {
-            rows.shuffle(&mut shuffle);
-            for chunk in rows.chunks(ppo.batch_size).filter(|c| c.len() > 1) {
-                let (next, loss) = step(net, &mut optimizer, &minibatch(&rollout, chunk, &device), &ppo);
-                net = next;
-                parts.push(loss);
-            }
-        }
-        let episodes = rollout.episode_returns.len();
-        let total = rollout.len().max(1) as f64;
-        report(&UpdateMetrics {
-            update,
-            steps,
-            episode_return: rollout.episode_returns.iter().sum::<f64>() / episodes as f64,
-            episodes,
-            loss: LossParts::mean(&parts),
-            explained_variance: explained_variance(&rollout.returns, &rollout.values),
-            action_mix: rollout.action_mix.map(|k| k as f64 / total),
-        });
+    let mut trainer = Trainer::new(market, *config)?;
+    while !trainer.is_done() {
+        report(&trainer.update()?);
     }
-    Ok(net)
+    Ok(trainer.net.take().expect("a network"))
 }
 
 #[cfg(test)]
@@ -139,6 +245,35 @@ mod tests {
         let mut metrics = Vec::new();
         let net = train(&market, &config, |m| metrics.push(*m)).unwrap();
         (metrics, net.parameters())
+    }
+
+    #[test]
+    fn a_resumed_run_continues_as_the_uninterrupted_run() {
+        let market =
+            SyntheticMarket::generate(3, &SyntheticParams { hours: 24 * 20, ..SyntheticParams::default() });
+        let config = TrainConfig {
+            ppo: PpoConfig { n_steps: 128, epochs: 2, ..PpoConfig::default() },
+            envs: 2,
+            updates: 2,
+            seed: 4,
+            env: EnvParams { episode_hours: 48, ..EnvParams::default() },
+        };
+        let mut straight = Trainer::new(&market, config).unwrap();
+        let m1 = straight.update().unwrap();
+        let dir = std::env::temp_dir().join(format!("arbpolicy-checkpoint-{}", std::process::id()));
+        straight.save(&dir).unwrap();
+        let m2 = straight.update().unwrap();
+        let mut resumed = Trainer::resume(&market, config, &dir).unwrap();
+        assert_eq!(resumed.updates_done(), 1);
+        let r2 = resumed.update().unwrap();
+        assert!(resumed.is_done());
+        assert_eq!(r2, m2);
+        assert_eq!(resumed.net().parameters(), straight.net().parameters());
+        assert_ne!(m1.loss, m2.loss);
+        let other = TrainConfig { seed: 5, ..config };
+        let refused = Trainer::resume(&market, other, &dir).err().unwrap().to_string();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(refused.contains("another training configuration"), "{refused}");
     }
 
     #[test]

@@ -62,3 +62,82 @@ fn convert_writes_an_artifact_that_decides_as_the_onnx_model_does() {
     let p = |d: &serde_json::Value| d["probability"].as_f64().unwrap();
     assert!((p(&onnx) - p(&native)).abs() < 1e-5);
 }
+
+fn arbpolicy(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_arbpolicy")).args(args).output().unwrap()
+}
+
+#[test]
+fn train_resume_and_evaluate_on_the_built_in_market() {
+    let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cli-train-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let dir = out.to_str().unwrap();
+    let train = |updates: &str, extra: &[&str]| {
+        let mut args =
+            vec!["train", "--updates", updates, "--envs", "2", "--steps", "128", "--episode-hours", "48"];
+        args.extend_from_slice(&["--synthetic-hours", "480", "--checkpoint-every", "1", "--out", dir]);
+        args.extend_from_slice(extra);
+        arbpolicy(&args)
+    };
+    let first = train("2", &[]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(
+        csv.starts_with("update,steps,episodes,episode_return,loss,policy_loss,value_loss,entropy,approx_kl")
+    );
+    // Two more updates from the checkpoint: the CSV continues.
+    let resumed = train("4", &["--resume"]);
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let updates: Vec<&str> = csv.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(updates, ["1", "2", "3", "4"]);
+    assert_eq!(&std::fs::read(out.join("learning-curves.png")).unwrap()[1..4], b"PNG");
+
+    let report = out.join("report.md");
+    let model = out.join("policy.onnx");
+    let eval = arbpolicy(&[
+        "evaluate",
+        "--model",
+        model.to_str().unwrap(),
+        "--synthetic-seed",
+        "5",
+        "--synthetic-hours",
+        "240",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+    let table = String::from_utf8_lossy(&eval.stdout);
+    for agent in ["| policy | overall |", "| HOLD | overall |", "| random | overall |", "| rule | overall |"]
+    {
+        assert!(table.contains(agent), "{table}");
+    }
+    let md = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        md.contains("## conservative")
+            && md.contains("## aggressive")
+            && md.contains("![equity](equity.png)")
+    );
+    assert_eq!(&std::fs::read(out.join("equity.png")).unwrap()[1..4], b"PNG");
+    // The native artifact decides as the ONNX file does.
+    let request = root().join("examples/request.json");
+    let onnx: serde_json::Value =
+        serde_json::from_slice(&decide(&model, request.to_str().unwrap()).stdout).unwrap();
+    let native: serde_json::Value =
+        serde_json::from_slice(&decide(&out.join("policy.arbpnet"), request.to_str().unwrap()).stdout)
+            .unwrap();
+    assert_eq!(onnx["action"], native["action"]);
+
+    // Recorded data without the window's end, and a model that is not one, are refused.
+    let refused = arbpolicy(&["train", "--data", "/nonexistent", "--out", dir]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--until"));
+    let readme = root().join("README.md");
+    let refused =
+        arbpolicy(&["evaluate", "--model", readme.to_str().unwrap(), "--report", report.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not an ONNX model"));
+    assert_eq!(refused.status.code(), Some(1));
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -1,0 +1,314 @@
+//! The command line's jobs: train (with checkpoints, a metrics CSV, a progress bar, learning
+//! curves and the export), evaluate against the baselines (with a Markdown report and an equity
+//! chart), and the demo that does both on the built-in market and then decides.
+
+use crate::evaluation::{self, Agent, Greedy, Hold, RandomValid, Rule, Run, pooled, representative_configs};
+use crate::export::{Exported, export};
+use crate::history::{HOUR_MS, History};
+use crate::replay::replay;
+use crate::report::{Series, line_chart, table};
+use crate::rollout::sample_observations;
+use crate::trainer::{TrainConfig, Trainer, UpdateMetrics};
+use crate::{PolicyFile, evaluation::Metrics};
+use anyhow::{Context, Result};
+use arbpolicy_core::Market;
+use arbpolicy_core::market::{MemoryMarket, SyntheticMarket, SyntheticParams};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Where a job's market comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// The built-in synthetic market.
+    Synthetic {
+        /// Its seed.
+        seed: u64,
+        /// Its length, hours.
+        hours: usize,
+    },
+    /// Recorded data (`docs/market-data.md`) over `[from, to)`, hours since the epoch.
+    Recorded {
+        /// The data's directory.
+        dir: PathBuf,
+        /// First hour.
+        from: i64,
+        /// Hour after the last.
+        to: i64,
+    },
+}
+
+impl Source {
+    /// The market, hour by hour; nothing at or after the window's end is read.
+    pub fn load(&self) -> Result<MemoryMarket> {
+        match self {
+            Source::Synthetic { seed, hours } => Ok(SyntheticMarket::generate(
+                *seed,
+                &SyntheticParams { hours: *hours, ..SyntheticParams::default() },
+            )),
+            Source::Recorded { dir, from, to } => {
+                let history = History::load(dir, Some(to * HOUR_MS))
+                    .with_context(|| format!("cannot load the data in {}", dir.display()))?;
+                replay(&history, *from, *to)
+            }
+        }
+    }
+
+    /// What it is, for metadata and reports.
+    pub fn describe(&self) -> String {
+        let day = |h: i64| {
+            chrono::DateTime::from_timestamp(h * 3600, 0)
+                .map_or(h.to_string(), |d| d.format("%Y-%m-%d %H:00").to_string())
+        };
+        match self {
+            Source::Synthetic { seed, hours } => format!("synthetic market, seed {seed}, {hours} hours"),
+            Source::Recorded { dir, from, to } => {
+                format!("recorded data {} from {} to {} UTC (exclusive)", dir.display(), day(*from), day(*to))
+            }
+        }
+    }
+}
+
+/// What `train` does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainJob {
+    /// The market trained on.
+    pub source: Source,
+    /// The run.
+    pub config: TrainConfig,
+    /// The directory written: `metrics.csv`, `learning-curves.png`, `checkpoint/`, `policy.onnx`,
+    /// `policy.arbpnet`.
+    pub out: PathBuf,
+    /// Updates between checkpoints.
+    pub checkpoint_every: usize,
+    /// Continue from `out/checkpoint`.
+    pub resume: bool,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+/// What `train` wrote.
+#[derive(Debug, Clone)]
+pub struct Trained {
+    /// The exported model.
+    pub exported: Exported,
+    /// Every update's figures (of this invocation).
+    pub metrics: Vec<UpdateMetrics>,
+    /// Seconds spent.
+    pub seconds: f64,
+}
+
+const METRICS_HEADER: &str = "update,steps,episodes,episode_return,loss,policy_loss,value_loss,entropy,approx_kl,clip_fraction,explained_variance,hold,enter,exit";
+
+fn metrics_row(m: &UpdateMetrics) -> String {
+    let l = &m.loss;
+    format!(
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        m.update,
+        m.steps,
+        m.episodes,
+        m.episode_return,
+        l.total,
+        l.policy,
+        l.value,
+        l.entropy,
+        l.approx_kl,
+        l.clip_fraction,
+        m.explained_variance,
+        m.action_mix[0],
+        m.action_mix[1],
+        m.action_mix[2]
+    )
+}
+
+/// Train, checkpointing and logging as it goes, then export.
+pub fn train(job: &TrainJob) -> Result<Trained> {
+    let started = std::time::Instant::now();
+    std::fs::create_dir_all(&job.out).with_context(|| format!("cannot create {}", job.out.display()))?;
+    let market = job.source.load()?;
+    let checkpoint = job.out.join("checkpoint");
+    let mut trainer = if job.resume {
+        Trainer::resume(&market, job.config, &checkpoint)?
+    } else {
+        Trainer::new(&market, job.config)?
+    };
+    let csv_path = job.out.join("metrics.csv");
+    let mut csv = if job.resume && csv_path.exists() {
+        // Rows of updates after the checkpoint (an interrupted run's) are dropped: they are redone.
+        let done = trainer.updates_done();
+        std::fs::read_to_string(&csv_path)?
+            .lines()
+            .filter(|l| l.split(',').next().and_then(|u| u.parse::<usize>().ok()).is_none_or(|u| u <= done))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    } else {
+        format!("{METRICS_HEADER}\n")
+    };
+    let bar = if job.progress { ProgressBar::new(job.config.updates as u64) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} updates  {per_sec}  ETA {eta}  {msg}")
+            .expect("a valid template"),
+    );
+    bar.set_position(trainer.updates_done() as u64);
+    bar.reset_eta();
+    let mut metrics = Vec::new();
+    while !trainer.is_done() {
+        let m = trainer.update()?;
+        csv.push_str(&metrics_row(&m));
+        csv.push('\n');
+        std::fs::write(&csv_path, &csv).with_context(|| format!("cannot write {}", csv_path.display()))?;
+        if m.update % job.checkpoint_every.max(1) == 0 || trainer.is_done() {
+            trainer.save(&checkpoint)?;
+        }
+        bar.set_message(format!("return {:+.3}  entropy {:.2}", m.episode_return, m.loss.entropy));
+        bar.inc(1);
+        metrics.push(m);
+    }
+    bar.finish_and_clear();
+    learning_curves(&csv, &job.out.join("learning-curves.png"))?;
+
+    let net = trainer.net();
+    let observations =
+        sample_observations(&market, job.config.env, &net.to_native(), 256, job.config.seed ^ 0xE0)?;
+    let metadata = vec![
+        ("arbpolicy.training_config".to_string(), format!("{:?}", job.config)),
+        ("arbpolicy.data_span".to_string(), job.source.describe()),
+        ("arbpolicy.seed".to_string(), job.config.seed.to_string()),
+        ("arbpolicy.updates".to_string(), trainer.updates_done().to_string()),
+        ("arbpolicy.burn_version".to_string(), "0.22.1".to_string()),
+    ];
+    let exported = export(net, &job.out.join("policy.onnx"), &metadata, &observations)?;
+    Ok(Trained { exported, metrics, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// The learning curves of a metrics CSV (every update of the run, resumed or not).
+fn learning_curves(csv: &str, path: &Path) -> Result<()> {
+    let column = |name: &str| -> Vec<f64> {
+        let k = METRICS_HEADER.split(',').position(|c| c == name).expect("a metrics column");
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(k).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN))
+            .collect()
+    };
+    let (returns, entropy, value, ev) =
+        (column("episode_return"), column("entropy"), column("value_loss"), column("explained_variance"));
+    line_chart(
+        path,
+        "Learning curves",
+        "update",
+        &[
+            Series { name: "episode return", values: &returns },
+            Series { name: "entropy (nats)", values: &entropy },
+            Series { name: "value loss", values: &value },
+            Series { name: "explained variance", values: &ev },
+        ],
+    )
+}
+
+/// What `evaluate` does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvaluateJob {
+    /// The policy file (ONNX or native artifact).
+    pub model: PathBuf,
+    /// The window.
+    pub source: Source,
+    /// Capital of each configuration's book, USD.
+    pub capital: f64,
+    /// The seed of the random baseline.
+    pub seed: u64,
+    /// The Markdown report written (with `equity.png` beside it).
+    pub report: PathBuf,
+}
+
+/// An evaluation's runs: per agent, one per configuration, then the pooled book.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// `(agent, per-configuration runs, pooled run)`.
+    pub agents: Vec<(String, Vec<Run>, Run)>,
+}
+
+impl Evaluation {
+    /// The pooled run of `agent`.
+    pub fn overall(&self, agent: &str) -> Option<&Run> {
+        self.agents.iter().find(|a| a.0 == agent).map(|a| &a.2)
+    }
+
+    /// The comparison table of the pooled books.
+    pub fn overall_table(&self) -> String {
+        let rows: Vec<_> = self.agents.iter().map(|a| (&a.2, Metrics::of(&a.2))).collect();
+        table(&rows)
+    }
+}
+
+/// Run the policy of `job.model` and the three baselines over the window with each representative
+/// configuration; write the report and the equity chart.
+pub fn evaluate(job: &EvaluateJob) -> Result<Evaluation> {
+    let file = PolicyFile::from_path(&job.model)
+        .with_context(|| format!("cannot load the model {}", job.model.display()))?;
+    let market = job.source.load()?;
+    let capital = job.capital;
+    let mut k = 0;
+    let agents = vec![
+        books(&market, capital, || Ok(Greedy { policy: file.session()?, name: "policy".into() }))?,
+        books(&market, capital, || Ok(Hold))?,
+        books(&market, capital, || {
+            k += 1;
+            Ok(RandomValid::new(job.seed ^ k))
+        })?,
+        books(&market, capital, || Ok(Rule::default()))?,
+    ];
+    let evaluation = Evaluation { agents };
+    write_report(job, &market, &evaluation)?;
+    Ok(evaluation)
+}
+
+/// One agent (made afresh for each configuration) over `market` with every representative
+/// configuration: its name, its runs and their pooled book.
+fn books<'m, A: Agent<&'m MemoryMarket>>(
+    market: &'m MemoryMarket,
+    capital: f64,
+    mut make: impl FnMut() -> Result<A>,
+) -> Result<(String, Vec<Run>, Run)> {
+    let runs = representative_configs()
+        .into_iter()
+        .map(|config| evaluation::run(market, &mut make()?, config, capital))
+        .collect::<Result<Vec<_>>>()?;
+    let all = pooled(&runs);
+    Ok((all.agent.clone(), runs, all))
+}
+
+fn write_report(job: &EvaluateJob, market: &MemoryMarket, e: &Evaluation) -> Result<()> {
+    let chart = job.report.with_file_name("equity.png");
+    let curves: Vec<(String, Vec<f64>)> = e
+        .agents
+        .iter()
+        .map(|(name, _, all)| (name.clone(), all.equity.iter().map(|v| v / all.equity[0] - 1.0).collect()))
+        .collect();
+    let series: Vec<Series<'_>> = curves.iter().map(|(n, v)| Series { name: n, values: v }).collect();
+    line_chart(&chart, "Equity of the pooled book (return since the start)", "hour", &series)?;
+    let mut md = String::from("# Evaluation\n\n");
+    let _ = writeln!(md, "- Model: `{}`", job.model.display());
+    let _ = writeln!(md, "- Market: {} ({} hours)", job.source.describe(), market.hours());
+    let _ = writeln!(
+        md,
+        "- Each configuration ({}) runs its own book of {:.0} USD from the window's first hour to its last; \
+         \"overall\" is the three books together. Positions still open at the end are closed there, paying \
+         their exit fees. Sharpe and Sortino: hourly returns x sqrt(8760). The random baseline draws an \
+         allowed action uniformly every hour (seed {}); the rule is field-notes section 2's.",
+        representative_configs().map(|c| c.0).join(", "),
+        job.capital,
+        job.seed
+    );
+    if !crate::report::has_font() {
+        md.push_str("- No TrueType font was found: the chart is drawn without text.\n");
+    }
+    let _ = writeln!(md, "\n## Overall\n\n{}", e.overall_table());
+    let _ =
+        writeln!(md, "![equity]({})\n", chart.file_name().and_then(|n| n.to_str()).unwrap_or("equity.png"));
+    for (k, (name, _)) in representative_configs().iter().enumerate() {
+        let rows: Vec<_> = e.agents.iter().map(|a| (&a.1[k], Metrics::of(&a.1[k]))).collect();
+        let _ = writeln!(md, "## {name}\n\n{}", table(&rows));
+    }
+    std::fs::write(&job.report, md).with_context(|| format!("cannot write {}", job.report.display()))?;
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! Reports: the comparison table of an evaluation (Markdown), and line charts as PNG (equity
+//! curves, learning curves). Chart text needs a TrueType font: the first of a few usual system
+//! fonts found is used; without one, charts are drawn without text and the report says so.
+
+use crate::evaluation::{Metrics, Run};
+use anyhow::{Result, anyhow};
+use plotters::prelude::*;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// Fonts looked for, in order (Debian's `fonts-dejavu-core`, then others common on Linux).
+const FONTS: [&str; 3] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+];
+
+/// Whether chart text can be drawn (a font was found and registered), looked up once.
+pub fn has_font() -> bool {
+    static FOUND: OnceLock<bool> = OnceLock::new();
+    *FOUND.get_or_init(|| {
+        FONTS.iter().filter_map(|p| std::fs::read(p).ok()).any(|bytes| {
+            let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+            plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok()
+        })
+    })
+}
+
+/// One line of a chart.
+pub struct Series<'a> {
+    /// Its legend.
+    pub name: &'a str,
+    /// Its values, one per step of the x axis.
+    pub values: &'a [f64],
+}
+
+/// Draw `series` as lines on one chart, 1000 x 560 pixels, into the PNG `path`.
+pub fn line_chart(path: &Path, title: &str, x_label: &str, series: &[Series<'_>]) -> Result<()> {
+    let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw {}: {e}", path.display());
+    let finite = || series.iter().flat_map(|s| s.values.iter().copied()).filter(|v| v.is_finite());
+    let (lo, hi) = finite().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (lo, hi) = if lo < hi {
+        (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
+    } else if lo.is_finite() {
+        (lo - 1.0, lo + 1.0)
+    } else {
+        (0.0, 1.0)
+    };
+    let len = series.iter().map(|s| s.values.len()).max().unwrap_or(0).max(2);
+    let text = has_font();
+    let root = BitMapBackend::new(path, (1000, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let mut builder = ChartBuilder::on(&root);
+    builder.margin(16);
+    if text {
+        builder.caption(title, ("sans-serif", 22)).x_label_area_size(36).y_label_area_size(70);
+    }
+    let mut chart = builder.build_cartesian_2d(0f64..(len - 1) as f64, lo..hi).map_err(|e| err(&e))?;
+    let mut mesh = chart.configure_mesh();
+    if text {
+        mesh.x_desc(x_label);
+    } else {
+        mesh.disable_x_mesh().disable_y_mesh().x_labels(0).y_labels(0);
+    }
+    mesh.draw().map_err(|e| err(&e))?;
+    for (k, s) in series.iter().enumerate() {
+        let colour = Palette99::pick(k).to_rgba().stroke_width(2);
+        let points = s.values.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(i, &v)| (i as f64, v));
+        let line = chart.draw_series(LineSeries::new(points, colour)).map_err(|e| err(&e))?;
+        if text {
+            line.label(s.name).legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour));
+        }
+    }
+    if text {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 16))
+            .draw()
+            .map_err(|e| err(&e))?;
+    }
+    root.present().map_err(|e| err(&e))?;
+    Ok(())
+}
+
+fn pct(x: f64) -> String {
+    if x.is_finite() { format!("{:+.3} %", 100.0 * x) } else { "–".into() }
+}
+
+fn num(x: f64, digits: usize) -> String {
+    if x.is_finite() { format!("{x:.digits$}") } else { "–".into() }
+}
+
+/// The comparison table of `runs` (each with its figures), in Markdown.
+pub fn table(runs: &[(&Run, Metrics)]) -> String {
+    let mut out = String::from(
+        "| agent | config | total | annual | Sharpe | Sortino | max DD | Calmar | trades/day | win rate \
+         | hold h | funding $ | price $ | fees $ | liq. | util. | HOLD/ENTER/EXIT |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for (run, m) in runs {
+        let mix = m.action_mix.map(|x| format!("{:.0}", 100.0 * x));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:+.2} | {:+.2} | {:.2} | {} | {:.1} % | {} % |",
+            run.agent,
+            run.config,
+            pct(m.total_return),
+            pct(m.annual_return),
+            num(m.sharpe, 2),
+            num(m.sortino, 2),
+            pct(m.max_drawdown).trim_start_matches('+'),
+            num(m.calmar, 2),
+            num(m.trades_per_day, 2),
+            if m.win_rate.is_finite() { format!("{:.0} %", 100.0 * m.win_rate) } else { "–".into() },
+            num(m.holding_hours, 1),
+            m.funding,
+            m.price,
+            m.fees,
+            m.liquidations,
+            100.0 * m.utilization,
+            mix.join("/"),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chart_is_a_png_of_the_asked_size() {
+        let path = std::env::temp_dir().join(format!("arbpolicy-chart-{}.png", std::process::id()));
+        let a = [1.0, 2.0, 1.5, f64::NAN, 3.0];
+        line_chart(
+            &path,
+            "t",
+            "hour",
+            &[Series { name: "a", values: &a }, Series { name: "b", values: &[2.0; 5] }],
+        )
+        .unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        // IHDR: width and height, big-endian, after the signature, length and type.
+        assert_eq!(u32::from_be_bytes(bytes[16..20].try_into().unwrap()), 1000);
+        assert_eq!(u32::from_be_bytes(bytes[20..24].try_into().unwrap()), 560);
+    }
+}
