@@ -181,8 +181,9 @@ pub struct Run {
     pub agent: String,
     /// The configuration's name.
     pub config: String,
-    /// Capital at the start and after every hour, USD (the last includes the exit fees of the
-    /// positions still open, as if closed at the window's last prices).
+    /// Capital at the start and after every hour, USD, one value per hour of the window (the last
+    /// step's includes the exit fees of the positions still open, as if closed at its prices; a
+    /// book the environment stopped early stays flat from there).
     pub equity: Vec<f64>,
     /// Funding received minus paid, USD.
     pub funding: f64,
@@ -271,8 +272,12 @@ pub fn run<M: Market, A: Agent<M> + ?Sized>(
         r.trades.push(Trade { position: *p, closed_at: now, exit_fees, net_pnl, reason: None });
     }
     r.fees += closing;
-    *r.equity.last_mut().expect("the starting capital") -= closing;
+    let last = r.equity.last_mut().expect("the starting capital");
+    *last -= closing;
+    let last = *last;
     r.utilization = utilization / (r.equity.len() - 1) as f64;
+    // A book the environment stopped stays flat to the window's end.
+    r.equity.resize(hours, last);
     Ok(r)
 }
 
@@ -421,6 +426,18 @@ mod tests {
                 assert!(r.entries > 0, "{} never traded", r.agent);
             }
         }
+    }
+
+    #[test]
+    fn a_book_stopped_early_stays_flat_to_the_windows_end() {
+        let m = market();
+        let config = TradingConfig { episode_drawdown_stop: 0.005, ..TradingConfig::aggressive() };
+        let r = run(&m, &mut RandomValid::new(1), ("tight", config), 10_000.0).unwrap();
+        let stop = r.stopped_at.expect("random trading loses 0.5 % within the window");
+        assert_eq!(r.equity.len(), m.hours());
+        assert!(r.equity[stop + 1..].iter().all(|&e| e == r.equity[stop + 1]));
+        let change = r.equity.last().unwrap() - r.equity[0];
+        assert!((change - (r.funding + r.price - r.fees)).abs() < 1e-6);
     }
 
     #[test]
