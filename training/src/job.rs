@@ -6,7 +6,7 @@ use crate::evaluation::{self, Agent, Greedy, Hold, RandomValid, Rule, Run, poole
 use crate::export::{Exported, export};
 use crate::history::{HOUR_MS, History};
 use crate::replay::replay;
-use crate::report::{Series, line_chart, table};
+use crate::report::{Panel, Series, line_chart, table};
 use crate::rollout::sample_observations;
 use crate::trainer::{TrainConfig, Trainer, UpdateMetrics};
 use crate::{PolicyFile, evaluation::Metrics};
@@ -190,17 +190,41 @@ fn learning_curves(csv: &str, path: &Path) -> Result<()> {
             .map(|l| l.split(',').nth(k).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN))
             .collect()
     };
-    let (returns, entropy, value, ev) =
-        (column("episode_return"), column("entropy"), column("value_loss"), column("explained_variance"));
+    let returns = column("episode_return");
+    let (policy, value) = (column("policy_loss"), column("value_loss"));
+    let (entropy, kl, clip, ev) =
+        (column("entropy"), column("approx_kl"), column("clip_fraction"), column("explained_variance"));
+    let (hold, enter, exit) = (column("hold"), column("enter"), column("exit"));
     line_chart(
         path,
-        "Learning curves",
         "update",
+        1.0,
         &[
-            Series { name: "episode return", values: &returns },
-            Series { name: "entropy (nats)", values: &entropy },
-            Series { name: "value loss", values: &value },
-            Series { name: "explained variance", values: &ev },
+            Panel { title: "Mean episode return", series: &[Series { name: "return", values: &returns }] },
+            Panel {
+                title: "Losses",
+                series: &[
+                    Series { name: "policy", values: &policy },
+                    Series { name: "value", values: &value },
+                ],
+            },
+            Panel {
+                title: "Entropy, KL, clipping, explained variance",
+                series: &[
+                    Series { name: "entropy (nats)", values: &entropy },
+                    Series { name: "approx. KL", values: &kl },
+                    Series { name: "clip fraction", values: &clip },
+                    Series { name: "explained variance", values: &ev },
+                ],
+            },
+            Panel {
+                title: "Action mix",
+                series: &[
+                    Series { name: "HOLD", values: &hold },
+                    Series { name: "ENTER", values: &enter },
+                    Series { name: "EXIT", values: &exit },
+                ],
+            },
         ],
     )
 }
@@ -285,7 +309,8 @@ fn write_report(job: &EvaluateJob, market: &MemoryMarket, e: &Evaluation) -> Res
         .map(|(name, _, all)| (name.clone(), all.equity.iter().map(|v| v / all.equity[0] - 1.0).collect()))
         .collect();
     let series: Vec<Series<'_>> = curves.iter().map(|(n, v)| Series { name: n, values: v }).collect();
-    line_chart(&chart, "Equity of the pooled book (return since the start)", "hour", &series)?;
+    let title = "Equity of the pooled book (return since the start)";
+    line_chart(&chart, "hour", 0.0, &[Panel { title, series: &series }])?;
     let mut md = String::from("# Evaluation\n\n");
     let _ = writeln!(md, "- Model: `{}`", job.model.display());
     let _ = writeln!(md, "- Market: {} ({} hours)", job.source.describe(), market.hours());

@@ -35,9 +35,37 @@ pub struct Series<'a> {
     pub values: &'a [f64],
 }
 
-/// Draw `series` as lines on one chart, 1000 x 560 pixels, into the PNG `path`.
-pub fn line_chart(path: &Path, title: &str, x_label: &str, series: &[Series<'_>]) -> Result<()> {
+/// One chart of a figure: a title and its lines, on one scale.
+pub struct Panel<'a> {
+    /// Its title.
+    pub title: &'a str,
+    /// Its lines.
+    pub series: &'a [Series<'a>],
+}
+
+/// Height of one panel, pixels (the figure is 1000 wide).
+pub const PANEL_HEIGHT: u32 = 320;
+
+/// The panels, one above the other, each with its own scale, into the PNG `path`; the first value
+/// of every line is at `first_x`, the next at `first_x + 1`, and so on.
+pub fn line_chart(path: &Path, x_label: &str, first_x: f64, panels: &[Panel<'_>]) -> Result<()> {
     let err = |e: &dyn std::fmt::Display| anyhow!("cannot draw {}: {e}", path.display());
+    let root =
+        BitMapBackend::new(path, (1000, PANEL_HEIGHT * panels.len().max(1) as u32)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    for (area, panel) in root.split_evenly((panels.len().max(1), 1)).iter().zip(panels) {
+        draw_panel(area, (x_label, first_x), panel).map_err(|e| err(&e))?;
+    }
+    root.present().map_err(|e| err(&e))?;
+    Ok(())
+}
+
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    (x_label, first_x): (&str, f64),
+    panel: &Panel<'_>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let series = panel.series;
     let finite = || series.iter().flat_map(|s| s.values.iter().copied()).filter(|v| v.is_finite());
     let (lo, hi) = finite().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
     let (lo, hi) = if lo < hi {
@@ -49,25 +77,24 @@ pub fn line_chart(path: &Path, title: &str, x_label: &str, series: &[Series<'_>]
     };
     let len = series.iter().map(|s| s.values.len()).max().unwrap_or(0).max(2);
     let text = has_font();
-    let root = BitMapBackend::new(path, (1000, 560)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(&e))?;
-    let mut builder = ChartBuilder::on(&root);
-    builder.margin(16);
+    let mut builder = ChartBuilder::on(area);
+    builder.margin(14);
     if text {
-        builder.caption(title, ("sans-serif", 22)).x_label_area_size(36).y_label_area_size(70);
+        builder.caption(panel.title, ("sans-serif", 20)).x_label_area_size(34).y_label_area_size(70);
     }
-    let mut chart = builder.build_cartesian_2d(0f64..(len - 1) as f64, lo..hi).map_err(|e| err(&e))?;
+    let mut chart = builder.build_cartesian_2d(first_x..first_x + (len - 1) as f64, lo..hi)?;
     let mut mesh = chart.configure_mesh();
     if text {
         mesh.x_desc(x_label);
     } else {
         mesh.disable_x_mesh().disable_y_mesh().x_labels(0).y_labels(0);
     }
-    mesh.draw().map_err(|e| err(&e))?;
+    mesh.draw()?;
     for (k, s) in series.iter().enumerate() {
         let colour = Palette99::pick(k).to_rgba().stroke_width(2);
-        let points = s.values.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(i, &v)| (i as f64, v));
-        let line = chart.draw_series(LineSeries::new(points, colour)).map_err(|e| err(&e))?;
+        let points =
+            s.values.iter().enumerate().filter(|(_, v)| v.is_finite()).map(|(i, &v)| (first_x + i as f64, v));
+        let line = chart.draw_series(LineSeries::new(points, colour))?;
         if text {
             line.label(s.name).legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour));
         }
@@ -77,11 +104,9 @@ pub fn line_chart(path: &Path, title: &str, x_label: &str, series: &[Series<'_>]
             .configure_series_labels()
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
-            .label_font(("sans-serif", 16))
-            .draw()
-            .map_err(|e| err(&e))?;
+            .label_font(("sans-serif", 15))
+            .draw()?;
     }
-    root.present().map_err(|e| err(&e))?;
     Ok(())
 }
 
@@ -135,18 +160,15 @@ mod tests {
     fn a_chart_is_a_png_of_the_asked_size() {
         let path = std::env::temp_dir().join(format!("arbpolicy-chart-{}.png", std::process::id()));
         let a = [1.0, 2.0, 1.5, f64::NAN, 3.0];
-        line_chart(
-            &path,
-            "t",
-            "hour",
-            &[Series { name: "a", values: &a }, Series { name: "b", values: &[2.0; 5] }],
-        )
-        .unwrap();
+        let top = [Series { name: "a", values: &a }, Series { name: "b", values: &[2.0; 5] }];
+        let bottom = [Series { name: "c", values: &[f64::NAN; 3] }];
+        let panels = [Panel { title: "top", series: &top }, Panel { title: "bottom", series: &bottom }];
+        line_chart(&path, "hour", 0.0, &panels).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         let _ = std::fs::remove_file(&path);
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
         // IHDR: width and height, big-endian, after the signature, length and type.
         assert_eq!(u32::from_be_bytes(bytes[16..20].try_into().unwrap()), 1000);
-        assert_eq!(u32::from_be_bytes(bytes[20..24].try_into().unwrap()), 560);
+        assert_eq!(u32::from_be_bytes(bytes[20..24].try_into().unwrap()), 2 * PANEL_HEIGHT);
     }
 }
