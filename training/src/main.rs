@@ -45,6 +45,10 @@ impl MarketArgs {
     /// The source, with the window ending before `to` (a `YYYY-MM-DD` day) for recorded data.
     fn source(&self, to: Option<&str>) -> Result<Source> {
         let Some(dir) = &self.data else {
+            anyhow::ensure!(
+                self.from.is_none() && to.is_none(),
+                "a window (--from, --until, --to) needs recorded data (--data)"
+            );
             return Ok(Source::Synthetic { seed: self.synthetic_seed, hours: self.synthetic_hours });
         };
         let to = date_ms(to.context("recorded data needs the window's end (--until or --to)")?)? / HOUR_MS;

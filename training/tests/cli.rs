@@ -134,6 +134,8 @@ fn train_resume_and_evaluate_on_the_built_in_market() {
     let refused = arbpolicy(&["train", "--data", "/nonexistent", "--out", dir]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--until"));
+    let refused = arbpolicy(&["train", "--until", "2025-10-01", "--out", dir]);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("needs recorded data"));
     let readme = root().join("README.md");
     let refused =
         arbpolicy(&["evaluate", "--model", readme.to_str().unwrap(), "--report", report.to_str().unwrap()]);
