@@ -252,11 +252,6 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
-    /// The pooled run of `agent`.
-    pub fn overall(&self, agent: &str) -> Option<&Run> {
-        self.agents.iter().find(|a| a.0 == agent).map(|a| &a.2)
-    }
-
     /// The comparison table of the pooled books.
     pub fn overall_table(&self) -> String {
         let rows: Vec<_> = self.agents.iter().map(|a| (&a.2, Metrics::of(&a.2))).collect();
