@@ -234,11 +234,7 @@ pub fn run<M: Market, A: Agent<M> + ?Sized>(
     let mut utilization = 0.0;
     while !env.is_done() {
         let action = agent.act(&env, &observation)?;
-        r.actions[match action {
-            Action::Hold => 0,
-            Action::Enter { .. } => 1,
-            Action::Exit { .. } => 2,
-        }] += 1;
+        r.actions[crate::rollout::kind(action)] += 1;
         let step = env.step(action)?;
         let info = &step.info;
         r.funding += info.funding;

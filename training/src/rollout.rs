@@ -13,6 +13,15 @@ use arbpolicy_core::{
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
+/// Where `action` counts in an action mix: 0 HOLD, 1 ENTER, 2 EXIT.
+pub fn kind(action: Action) -> usize {
+    match action {
+        Action::Hold => 0,
+        Action::Enter { .. } => 1,
+        Action::Exit { .. } => 2,
+    }
+}
+
 /// One environment with its random stream and where its episode stands.
 struct Worker<M> {
     env: Environment<M>,
@@ -139,11 +148,7 @@ impl<M: Market> Worker<M> {
             r.log_probs.push(p[index].ln());
             r.values.push(out.value);
             let action = Action::from_index(index)?;
-            r.action_mix[match action {
-                Action::Hold => 0,
-                Action::Enter { .. } => 1,
-                Action::Exit { .. } => 2,
-            }] += 1;
+            r.action_mix[kind(action)] += 1;
             let step = self.env.step(action)?;
             let (terminated, truncated, next) =
                 (step.terminated, step.truncated, (step.observation, step.mask));

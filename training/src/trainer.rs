@@ -230,18 +230,24 @@ pub fn train<M: Market + Clone + Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arbpolicy_core::market::{SyntheticMarket, SyntheticParams};
+    use arbpolicy_core::market::{MemoryMarket, SyntheticMarket, SyntheticParams};
 
-    fn tiny(seed: u64) -> (Vec<UpdateMetrics>, Vec<f32>) {
+    /// A 20-day market and a two-update run of `n_steps` over `envs` environments.
+    fn tiny_run(n_steps: usize, envs: usize, seed: u64) -> (MemoryMarket, TrainConfig) {
         let market =
             SyntheticMarket::generate(3, &SyntheticParams { hours: 24 * 20, ..SyntheticParams::default() });
         let config = TrainConfig {
-            ppo: PpoConfig { n_steps: 256, epochs: 2, ..PpoConfig::default() },
-            envs: 4,
+            ppo: PpoConfig { n_steps, epochs: 2, ..PpoConfig::default() },
+            envs,
             updates: 2,
             seed,
             env: EnvParams { episode_hours: 48, ..EnvParams::default() },
         };
+        (market, config)
+    }
+
+    fn tiny(seed: u64) -> (Vec<UpdateMetrics>, Vec<f32>) {
+        let (market, config) = tiny_run(256, 4, seed);
         let mut metrics = Vec::new();
         let net = train(&market, &config, |m| metrics.push(*m)).unwrap();
         (metrics, net.parameters())
@@ -249,15 +255,7 @@ mod tests {
 
     #[test]
     fn a_resumed_run_continues_as_the_uninterrupted_run() {
-        let market =
-            SyntheticMarket::generate(3, &SyntheticParams { hours: 24 * 20, ..SyntheticParams::default() });
-        let config = TrainConfig {
-            ppo: PpoConfig { n_steps: 128, epochs: 2, ..PpoConfig::default() },
-            envs: 2,
-            updates: 2,
-            seed: 4,
-            env: EnvParams { episode_hours: 48, ..EnvParams::default() },
-        };
+        let (market, config) = tiny_run(128, 2, 4);
         let mut straight = Trainer::new(&market, config).unwrap();
         let m1 = straight.update().unwrap();
         let dir = std::env::temp_dir().join(format!("arbpolicy-checkpoint-{}", std::process::id()));
