@@ -2,8 +2,9 @@
 //!
 //! Opportunities whose inputs fail [`Opportunity::validate`] are skipped. The rest are ranked by
 //! [`Opportunity::score`], highest first; equal scores keep the caller's order (lower index first).
-//! Only entries whose score would place them among the ten are validated; [`Chosen`] ranks a
-//! host's own records the same way, converting only those.
+//! Only entries whose score would place them among the ten are validated: the ten best by score
+//! alone first, and only when one of them is invalid, each entry that would enter as it comes.
+//! [`Chosen`] ranks a host's own records the same way, converting only those.
 
 use crate::OPPORTUNITY_SLOTS;
 use crate::error::Error;
@@ -67,45 +68,85 @@ pub struct Selection {
 
 /// The ranking of [`Selection`], with where each admitted entry was stored: `places[slot]` is the
 /// place of the entry in `slot`, a place an entry pushed out of the ten gives to the next admitted.
-/// `score` gives an entry's score or ends the ranking with an error.
+/// `readable` checks every entry first (its error ends the ranking); `admit` judges an entry that
+/// would enter the ten and may store it at the place given.
+///
+/// The ten best by score alone are found first and admitted, slot by slot: when all ten are, they
+/// are the ten best admitted entries (the usual case, as a list's best entries are valid), found
+/// with ten admissions. Otherwise the entries are ranked again, each judged as it would enter.
 fn rank_by<T, E>(
     entries: &[T],
-    score: impl Fn(usize, &T) -> Result<f64, E>,
+    readable: impl Fn(usize, &T) -> Result<(), E>,
+    score: impl Fn(&T) -> f64,
     mut admit: impl FnMut(&T, usize) -> bool,
 ) -> Result<(Selection, [u8; OPPORTUNITY_SLOTS]), E> {
-    let mut scores = [0.0f64; OPPORTUNITY_SLOTS];
-    let mut places: [u8; OPPORTUNITY_SLOTS] = core::array::from_fn(|k| k as u8);
-    let mut sel = Selection::default();
+    let mut best = Ranking::default();
     for (i, entry) in entries.iter().enumerate() {
-        let score = score(i, entry)?;
-        // Later inputs lose ties, so a new entry goes after every equal score (and a NaN score,
-        // which no valid opportunity has, after all).
-        let at = scores[..sel.len].iter().position(|&s| score > s).unwrap_or(sel.len);
-        if at >= OPPORTUNITY_SLOTS {
-            continue;
-        }
-        // Free while the ten are not full; else the place of the entry about to be pushed out.
-        let end = (sel.len + 1).min(OPPORTUNITY_SLOTS);
-        let place = places[end - 1];
-        if !admit(entry, usize::from(place)) {
-            continue;
-        }
-        scores.copy_within(at..end - 1, at + 1);
-        sel.indices.copy_within(at..end - 1, at + 1);
-        places.copy_within(at..end - 1, at + 1);
-        scores[at] = score;
-        sel.indices[at] = i;
-        places[at] = place;
-        sel.len = end;
+        readable(i, entry)?;
+        best.offer(i, score(entry), |_| true);
     }
-    Ok((sel, places))
+    let (selection, places) = (best.selection, best.places);
+    if selection.indices().iter().zip(places).all(|(&i, place)| admit(&entries[i], usize::from(place))) {
+        return Ok((selection, places));
+    }
+    let mut admitted = Ranking::default();
+    for (i, entry) in entries.iter().enumerate() {
+        admitted.offer(i, score(entry), |place| admit(entry, place));
+    }
+    Ok((admitted.selection, admitted.places))
+}
+
+/// The ten best entries offered so far, with their scores and the places they were stored at.
+struct Ranking {
+    selection: Selection,
+    scores: [f64; OPPORTUNITY_SLOTS],
+    places: [u8; OPPORTUNITY_SLOTS],
+}
+
+impl Default for Ranking {
+    fn default() -> Self {
+        Ranking {
+            selection: Selection::default(),
+            scores: [0.0; OPPORTUNITY_SLOTS],
+            places: core::array::from_fn(|k| k as u8),
+        }
+    }
+}
+
+impl Ranking {
+    /// Offer the `i`th entry: if its score would place it among the ten and `admit` takes it (at the
+    /// place it is given), it enters, pushing out the tenth.
+    #[inline(always)]
+    fn offer(&mut self, i: usize, score: f64, admit: impl FnOnce(usize) -> bool) {
+        let len = self.selection.len;
+        // Later inputs lose ties, so a new entry goes after every equal score (and a NaN score,
+        // which no valid opportunity has, after all). Most entries of a long list fall below the
+        // tenth: one comparison rejects them.
+        if len == OPPORTUNITY_SLOTS && !(score > self.scores[OPPORTUNITY_SLOTS - 1]) {
+            return;
+        }
+        let at = self.scores[..len].iter().position(|&s| score > s).unwrap_or(len);
+        // Free while the ten are not full; else the place of the entry about to be pushed out.
+        let end = (len + 1).min(OPPORTUNITY_SLOTS);
+        let place = self.places[end - 1];
+        if !admit(usize::from(place)) {
+            return;
+        }
+        self.scores.copy_within(at..end - 1, at + 1);
+        self.selection.indices.copy_within(at..end - 1, at + 1);
+        self.places.copy_within(at..end - 1, at + 1);
+        self.scores[at] = score;
+        self.selection.indices[at] = i;
+        self.places[at] = place;
+        self.selection.len = end;
+    }
 }
 
 impl Selection {
     /// Pick the (up to) ten best valid opportunities.
     pub fn top(opportunities: &[Opportunity]) -> Self {
-        let score = |_, o: &Opportunity| Ok::<_, Infallible>(o.score());
-        match rank_by(opportunities, score, |o, _| o.validate().is_ok()) {
+        let readable = |_, _: &Opportunity| Ok::<_, Infallible>(());
+        match rank_by(opportunities, readable, Opportunity::score, |o, _| o.validate().is_ok()) {
             Ok((selection, _)) => selection,
         }
     }
@@ -152,8 +193,8 @@ impl Chosen {
     /// would place them among the ten are converted; the first unreadable record is the error.
     pub fn rank<R: Record>(records: &[R]) -> Result<Self, R::Unreadable> {
         let mut store = [None; OPPORTUNITY_SLOTS];
-        let score = |i, r: &R| r.readable(i).map(|()| r.score());
-        let (selection, places) = rank_by(records, score, |r, place| {
+        let readable = |i, r: &R| r.readable(i);
+        let (selection, places) = rank_by(records, readable, R::score, |r, place| {
             // The place may still hold the tenth entry: only an admitted record takes it.
             let admitted = r.opportunity().filter(|o| o.validate().is_ok());
             admitted.map(|o| store[place] = Some(o)).is_some()
@@ -231,12 +272,47 @@ mod tests {
         assert_eq!(s.indices(), &expected[..10]);
     }
 
+    /// A record counting its conversions.
+    struct Counted<'c>(Opportunity, &'c core::cell::Cell<usize>);
+
+    impl Record for Counted<'_> {
+        type Unreadable = ();
+        fn readable(&self, _: usize) -> Result<(), ()> {
+            Ok(())
+        }
+        fn score(&self) -> f64 {
+            self.0.score()
+        }
+        fn opportunity(&self) -> Option<Opportunity> {
+            self.1.set(self.1.get() + 1);
+            Some(self.0)
+        }
+    }
+
+    #[test]
+    fn a_list_whose_best_ten_are_valid_converts_only_those() {
+        let conversions = core::cell::Cell::new(0);
+        // Rising scores: every record would enter the ten as it comes.
+        let mut records: Vec<Counted> =
+            (0..100).map(|i| Counted(with_avg(f64::from(i) * 1e-5), &conversions)).collect();
+        let chosen = Chosen::rank(&records).unwrap();
+        assert_eq!(chosen.selection().indices(), (90..100).rev().collect::<Vec<_>>());
+        assert_eq!(conversions.get(), 10);
+        // The best one invalid: ranked again, judging each record as it would enter.
+        records[99].0.long.price = 0.0;
+        conversions.set(0);
+        let chosen = Chosen::rank(&records).unwrap();
+        assert_eq!(chosen.selection().indices(), (89..99).rev().collect::<Vec<_>>());
+        assert_eq!(chosen.slots().get(0), Some(&records[98].0));
+        assert!(conversions.get() > 10);
+    }
+
     proptest::proptest! {
         /// Validating only the candidates that would enter the ten picks what validating all of
         /// them first and sorting would: the best ten valid ones, ties in input order.
         #[test]
         fn picks_as_filtering_then_sorting_would(
-            entries in proptest::collection::vec((0u8..6, 0u8..4, proptest::bool::ANY), 0..40)
+            entries in proptest::collection::vec((0u8..6, 0u8..4, proptest::bool::weighted(0.9)), 0..40)
         ) {
             let opps: Vec<Opportunity> = entries
                 .iter()
@@ -261,7 +337,7 @@ mod tests {
         /// does not convert counting as invalid; the slots hold the converted opportunities.
         #[test]
         fn chosen_records_pick_as_their_opportunities_would(
-            entries in proptest::collection::vec((0u8..6, 0u8..3), 0..40)
+            entries in proptest::collection::vec((0u8..6, 0u8..16), 0..40)
         ) {
             let held: Vec<Held> = entries
                 .iter()

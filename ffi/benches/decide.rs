@@ -1,7 +1,7 @@
 //! The cost of the C ABI, side by side in one run: the engine's whole decision on a request of 100
 //! opportunities, and `arbp_decide` on the same request as the host's structs (checking them,
-//! ranking them in place, converting the ten shown), timed call by call in alternating rounds so
-//! that both see the same machine. Usage: `cargo bench -p arbpolicy-ffi --bench decide`.
+//! ranking them in place, converting the ten shown), timed call by call in pairs so that both see
+//! the same machine. Usage: `cargo bench -p arbpolicy-ffi --bench decide`.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -14,8 +14,7 @@ use common::{blank_decision, load, market, opportunity, reference, request};
 use std::hint::black_box;
 use std::time::Instant;
 
-const ROUNDS: usize = 20;
-const CALLS: usize = 5_000;
+const CALLS: usize = 100_000;
 
 fn main() {
     // The native artifact of the reference model, for both sides.
@@ -45,39 +44,49 @@ fn main() {
     };
     let host = request(&structs, capital);
 
-    let (mut rust, mut abi) = (Vec::new(), Vec::new());
+    // Call by call, in pairs whose order alternates: both sides see the same state of the
+    // machine (caches, clock frequency, neighbours), whatever it drifts through.
+    let (mut rust, mut abi) = (Vec::with_capacity(CALLS), Vec::with_capacity(CALLS));
     let mut d = blank_decision();
-    for _ in 0..ROUNDS {
-        for _ in 0..CALLS {
-            let t = Instant::now();
-            black_box(decide(&mut &*network, black_box(&engine), Selector::Greedy).unwrap());
-            rust.push(t.elapsed().as_secs_f64() * 1e6);
-        }
-        for _ in 0..CALLS {
-            let t = Instant::now();
-            // SAFETY: a live session, a request over `structs`, a writable decision.
-            let status = unsafe { arbp_decide(session, black_box(&host), &mut d) };
-            abi.push(t.elapsed().as_secs_f64() * 1e6);
-            assert_eq!(status, arbp_status::ARBP_OK);
+    let engine_call = || {
+        let t = Instant::now();
+        black_box(decide(&mut &*network, black_box(&engine), Selector::Greedy).unwrap());
+        t.elapsed().as_secs_f64() * 1e6
+    };
+    let mut abi_call = || {
+        let t = Instant::now();
+        // SAFETY: a live session, a request over `structs`, a writable decision.
+        let status = unsafe { arbp_decide(session, black_box(&host), &mut d) };
+        let elapsed = t.elapsed().as_secs_f64() * 1e6;
+        assert_eq!(status, arbp_status::ARBP_OK);
+        elapsed
+    };
+    for call in 0..CALLS {
+        if call % 2 == 0 {
+            rust.push(engine_call());
+            abi.push(abi_call());
+        } else {
+            abi.push(abi_call());
+            rust.push(engine_call());
         }
     }
     let expected = decide(&mut &*network, &engine, Selector::Greedy).unwrap();
     assert_eq!(d.action_index, u32::from(expected.action_index), "both sides decide alike");
 
+    // What the ABI adds to the same moment's decision.
+    let mut added: Vec<f64> = abi.iter().zip(&rust).map(|(a, r)| a - r).collect();
     let at = |v: &mut Vec<f64>, q: f64| {
         v.sort_by(f64::total_cmp);
         v[((v.len() - 1) as f64 * q).round() as usize]
     };
     let (rm, rp) = (at(&mut rust, 0.5), at(&mut rust, 0.99));
     let (am, ap) = (at(&mut abi, 0.5), at(&mut abi, 0.99));
-    println!(
-        "\nwhole decision, 100 opportunities, native model, {} calls each (microseconds)\n",
-        ROUNDS * CALLS
-    );
+    println!("\nwhole decision, 100 opportunities, native model, {} calls each (microseconds)\n", CALLS);
     println!("| {:<40} | {:>8} | {:>8} |", "what", "median", "p99");
     println!("|{:-<42}|{:-<10}|{:-<10}|", "", "", "");
     println!("| {:<40} | {rm:>8.2} | {rp:>8.2} |", "engine (Rust types)");
     println!("| {:<40} | {am:>8.2} | {ap:>8.2} |", "arbp_decide (C structs)");
+    println!("| {:<40} | {:>8.2} | {:>8} |", "added by the ABI, pair by pair", at(&mut added, 0.5), "");
     let over = (am / rm - 1.0) * 100.0;
     println!(
         "\narbp_decide costs {over:+.1} % over the engine (target within 20 %: {})",
