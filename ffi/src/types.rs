@@ -305,8 +305,9 @@ fn name_flaw(field: &[c_char; ARBP_NAME_SIZE]) -> u32 {
                 _mm_movemask_epi8(word) as u32,
             )
         };
-        // The first NUL's bit (none: 0); the bits below it are the name's bytes, none of which
-        // may have its high bit set; a NUL first (bit 1) or none at all (0) is a flaw.
+        // The first NUL's bit (0 when there is none); the bits below it are the name's bytes,
+        // none of which may have its high bit set. A NUL in the first byte (1), or no NUL in the
+        // sixteen (0), is a flaw.
         let nul = zeros & zeros.wrapping_neg();
         high & nul.wrapping_sub(1) | u32::from(nul <= 1)
     }
