@@ -1,5 +1,5 @@
 //! The cost of the C ABI, side by side in one run: the engine's whole decision on a request of 100
-//! opportunities, and `arbp_decide` on the same request as the host's structs (checking them,
+//! opportunities and 3 open positions, and `arbp_decide` on the same request as the host's structs (checking them,
 //! ranking them in place, converting the ten shown), timed call by call in pairs so that both see
 //! the same machine. Usage: `cargo bench -p arbpolicy-ffi --bench decide`.
 
@@ -7,10 +7,11 @@
 mod common;
 
 use arbpolicy::*;
+use arbpolicy_core::json::hour_of_unix_ms;
 use arbpolicy_core::policy::onnx::OnnxModel;
 use arbpolicy_core::policy::{Offer, Request, Selector, decide};
-use arbpolicy_core::{Opportunity, Portfolio, TradingConfig};
-use common::{blank_decision, load, market, opportunity, reference, request};
+use arbpolicy_core::{Opportunity, Portfolio, Position, TradingConfig};
+use common::{blank_decision, load, market, opportunity, position, reference, request};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -29,20 +30,25 @@ fn main() {
     // SAFETY: a live model and a writable out pointer.
     assert_eq!(unsafe { arbp_session_new(model, &mut session) }, arbp_status::ARBP_OK);
 
-    // 100 opportunities from the last hours of a synthetic market.
+    // 100 opportunities from the last hours of a synthetic market, and three positions open on
+    // the trades of some of them for 10 to 12 hours: the request of the C benchmark's shape.
     let m = market();
     let opportunities: Vec<Opportunity> =
         m.snapshots().iter().rev().flat_map(|h| h.opportunities.iter().copied()).take(100).collect();
     let structs: Vec<arbp_opportunity> = opportunities.iter().map(opportunity).collect();
     let capital = 10_000.0;
-    let book = Portfolio::new(capital);
-    let engine = Request {
-        opportunities: Offer::List(&opportunities),
-        portfolio: &book,
-        config: TradingConfig::balanced(),
-        now: 0,
-    };
-    let host = request(&structs, capital);
+    let mut host = request(&structs, capital);
+    let config = TradingConfig::balanced();
+    let now = hour_of_unix_ms(host.now_ms);
+    let mut book = Portfolio::new(capital);
+    for (slot, k) in [7, 31, 64].into_iter().enumerate() {
+        let hour = now - 10 - slot as i64;
+        book.positions[slot] = Some(Position::open(&opportunities[k], 400.0, 2.0, config.fee_rate, hour));
+    }
+    let positions: Vec<arbp_position> = book.active().map(|(_, p)| position(p)).collect();
+    host.positions = positions.as_ptr();
+    host.position_count = positions.len();
+    let engine = Request { opportunities: Offer::List(&opportunities), portfolio: &book, config, now };
 
     // Call by call, in pairs whose order alternates: both sides see the same state of the
     // machine (caches, clock frequency, neighbours), whatever it drifts through.
@@ -72,6 +78,7 @@ fn main() {
     }
     let expected = decide(&mut &*network, &engine, Selector::Greedy).unwrap();
     assert_eq!(d.action_index, u32::from(expected.action_index), "both sides decide alike");
+    assert_eq!(d.probabilities, expected.probabilities, "both sides see the same request");
 
     // What the ABI adds to the same moment's decision.
     let mut added: Vec<f64> = abi.iter().zip(&rust).map(|(a, r)| a - r).collect();
@@ -81,7 +88,9 @@ fn main() {
     };
     let (rm, rp) = (at(&mut rust, 0.5), at(&mut rust, 0.99));
     let (am, ap) = (at(&mut abi, 0.5), at(&mut abi, 0.99));
-    println!("\nwhole decision, 100 opportunities, native model, {} calls each (microseconds)\n", CALLS);
+    println!(
+        "\nwhole decision, 100 opportunities and 3 positions, native model, {CALLS} calls each (microseconds)\n"
+    );
     println!("| {:<40} | {:>8} | {:>8} |", "what", "median", "p99");
     println!("|{:-<42}|{:-<10}|{:-<10}|", "", "", "");
     println!("| {:<40} | {rm:>8.2} | {rp:>8.2} |", "engine (Rust types)");

@@ -3,8 +3,9 @@
 #![allow(dead_code)]
 
 use arbpolicy::*;
-use arbpolicy_core::Opportunity;
 use arbpolicy_core::market::{MemoryMarket, SyntheticMarket, SyntheticParams};
+use arbpolicy_core::position::PositionLeg;
+use arbpolicy_core::{Opportunity, Position};
 use std::ffi::c_char;
 
 /// A name field.
@@ -38,6 +39,29 @@ pub fn opportunity(o: &Opportunity) -> arbp_opportunity {
         volume_24h: o.volume_24h_usd,
         bid_ask_spread_percent: o.bid_ask_spread_pct,
         orderbook_depth: o.orderbook_depth_usd,
+    }
+}
+
+/// The struct of an engine position.
+pub fn position(p: &Position) -> arbp_position {
+    let leg = |l: &PositionLeg| arbp_position_leg {
+        exchange: name(l.venue.as_str()),
+        entry_price: l.entry_price,
+        price: l.price,
+        funding_rate: l.funding_rate,
+        funding_interval_hours: l.interval_hours,
+    };
+    arbp_position {
+        struct_size: size_of::<arbp_position>() as u32,
+        symbol: name(p.coin.as_str()),
+        long_leg: leg(&p.long),
+        short_leg: leg(&p.short),
+        position_size_usd: p.size_usd,
+        leverage: p.leverage,
+        funding_received_usd: p.funding_received,
+        funding_paid_usd: p.funding_paid,
+        fees_paid_usd: p.fees_paid,
+        entry_time_ms: p.entry_hour * 3_600_000,
     }
 }
 
