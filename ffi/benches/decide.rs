@@ -1,7 +1,8 @@
 //! The cost of the C ABI, side by side in one run: the engine's whole decision on a request of 100
-//! opportunities and 3 open positions, and `arbp_decide` on the same request as the host's structs (checking them,
-//! ranking them in place, converting the ten shown), timed call by call in pairs so that both see
-//! the same machine. Usage: `cargo bench -p arbpolicy-ffi --bench decide`.
+//! opportunities and 3 open positions, and `arbp_decide` on the same request as the host's structs
+//! (checking them, ranking them in place, converting the ten shown and the positions), timed call
+//! by call in pairs so that both see the same machine.
+//! Usage: `cargo bench -p arbpolicy-ffi --bench decide`.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
