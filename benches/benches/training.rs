@@ -43,13 +43,7 @@ fn replayed_environment_steps(c: &mut Criterion) {
 fn ppo_samples(c: &mut Criterion) {
     let market =
         SyntheticMarket::generate(0, &SyntheticParams { hours: 24 * 180, ..SyntheticParams::default() });
-    let config = TrainConfig {
-        ppo: PpoConfig::default(),
-        envs: 8,
-        updates: usize::MAX,
-        seed: 0,
-        env: EnvParams::default(),
-    };
+    let config = TrainConfig::new(PpoConfig::default(), usize::MAX, 0, EnvParams::default());
     let mut trainer = Trainer::new(&market, config).expect("a trainer");
     let mut group = c.benchmark_group("ppo");
     group.sample_size(10).measurement_time(Duration::from_secs(40)).warm_up_time(Duration::from_secs(1));

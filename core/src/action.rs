@@ -114,6 +114,15 @@ const ENTER_BASE: u8 = 1;
 const EXIT_BASE: u8 = 31;
 
 impl Action {
+    /// Where the action counts in an action mix: 0 HOLD, 1 ENTER, 2 EXIT.
+    pub fn kind(self) -> usize {
+        match self {
+            Action::Hold => 0,
+            Action::Enter { .. } => 1,
+            Action::Exit { .. } => 2,
+        }
+    }
+
     /// The action at `index` (0-35).
     pub fn from_index(index: usize) -> Result<Action, Error> {
         let i = match u8::try_from(index) {

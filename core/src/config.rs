@@ -22,7 +22,8 @@ pub struct TradingConfig {
     /// Smallest allowed distance to liquidation, as a fraction of the price, in `[0.1, 0.3]`.
     pub liquidation_buffer: f64,
     /// Taker fee per side per leg, as a fraction of the filled notional, in `[0, 0.01]`.
-    /// Default 0.001 (0.1 %), the implementation plan's figure.
+    /// Default [`DEFAULT_FEE_RATE`] (0.05 %, a VIP-0 taker fee); the implementation plan's 0.1 %
+    /// is [`PLAN_FEE_RATE`].
     pub fee_rate: f64,
     /// Smallest position size (notional of one leg) in USD, in `[0, 1e9]`. Default 10.
     pub min_position_usd: f64,
@@ -34,6 +35,12 @@ pub struct TradingConfig {
     /// The episode ends when capital falls this fraction below its peak, in `(0, 1]`. Default 0.25.
     pub episode_drawdown_stop: f64,
 }
+
+/// The default taker fee per side: 0.05 %, what the venues charge a VIP-0 taker (Binance USD-M
+/// about 0.05 %, Hyperliquid's base tier 0.045 %, Bybit and OKX 0.055 % and 0.05 %).
+pub const DEFAULT_FEE_RATE: f64 = 0.0005;
+/// The implementation plan's fee per side, 0.1 %.
+pub const PLAN_FEE_RATE: f64 = 0.001;
 
 /// Allowed ranges, `(min, max, min_exclusive)`, one place for each.
 pub mod bounds {
@@ -76,7 +83,8 @@ pub mod training_ranges {
 }
 
 impl Default for TradingConfig {
-    /// The implementation plan's defaults: 1x, 50 %, 3 positions, -2 % stop, 15 % buffer.
+    /// The implementation plan's defaults: 1x, 50 %, 3 positions, -2 % stop, 15 % buffer; the
+    /// fee is a desk's, [`DEFAULT_FEE_RATE`].
     fn default() -> Self {
         TradingConfig {
             max_leverage: 1.0,
@@ -84,7 +92,7 @@ impl Default for TradingConfig {
             max_positions: 3,
             stop_loss_threshold: -0.02,
             liquidation_buffer: 0.15,
-            fee_rate: 0.001,
+            fee_rate: DEFAULT_FEE_RATE,
             min_position_usd: 10.0,
             max_margin_usage: 0.95,
             daily_loss_halt: 0.05,

@@ -9,15 +9,16 @@
 //! 3. funding settled at `t + 1` is paid to and by the positions open then, on each leg's notional at
 //!    the settlement's mark price (a position exited by this step's action still takes it, a position
 //!    entered by it does not);
-//! 4. the action fills at `t + 1` prices, paying the fee on both legs; an entry is checked again
-//!    against every rule of [`crate::mask`] with the fill prices and is rejected if it now fails;
+//! 4. the action fills at `t + 1` prices, paying the fee and the slippage ([`EnvParams::slippage`])
+//!    on both legs; an entry is checked again against every rule of [`crate::mask`] with the fill
+//!    prices and is rejected if it now fails;
 //! 5. positions breaching the stop-loss or the liquidation buffer are closed at market;
 //! 6. the daily-loss halt, the peak and the drawdown are updated; at the first hour of a UTC day the
 //!    day's starting capital is taken (before the fill) and any halt is lifted.
 //!
 //! The episode ends (`terminated`) when capital falls `episode_drawdown_stop` below its peak or to
 //! zero, and is cut (`truncated`) after `episode_hours` steps. Capital changes by exactly funding +
-//! price P&L - fees in every step ([`StepInfo`]).
+//! price P&L - fees in every step ([`StepInfo`]; fees include the slippage).
 
 use crate::action::{Action, ActionMask};
 use crate::config::TradingConfig;
@@ -43,11 +44,24 @@ pub struct EnvParams {
     pub initial_capital: f64,
     /// Reward constants.
     pub reward: RewardParams,
+    /// Slippage per leg at every fill (entries, exits, forced and liquidation closes), fraction of
+    /// the leg's notional, charged with the fee, in `[0, 0.01]`. Default [`DEFAULT_SLIPPAGE`].
+    pub slippage: f64,
 }
+
+/// The default slippage per leg and fill: 2 basis points, about half the bid-ask spread of a major
+/// perpetual's book plus a little depth taken (`docs/training.md`), so that the bar-to-bar noise
+/// between two venues' prices is not free to trade.
+pub const DEFAULT_SLIPPAGE: f64 = 0.0002;
 
 impl Default for EnvParams {
     fn default() -> Self {
-        EnvParams { episode_hours: 168, initial_capital: 10_000.0, reward: RewardParams::default() }
+        EnvParams {
+            episode_hours: 168,
+            initial_capital: 10_000.0,
+            reward: RewardParams::default(),
+            slippage: DEFAULT_SLIPPAGE,
+        }
     }
 }
 
@@ -74,7 +88,7 @@ pub struct StepInfo {
     pub funding: f64,
     /// Price P&L this hour (marks, liquidation losses), USD.
     pub price_pnl: f64,
-    /// Fees paid this hour, USD (>= 0).
+    /// Fees and slippage paid this hour, USD (>= 0).
     pub fees: f64,
     /// Capital after the step, USD.
     pub capital: f64,
@@ -146,6 +160,7 @@ impl<M: Market> Environment<M> {
     pub fn new(market: M, params: EnvParams) -> Result<Self, Error> {
         check_range("env.initial_capital", params.initial_capital, 0.0, 1e12, true)?;
         check_range("env.episode_hours", params.episode_hours as f64, 1.0, 1e9, false)?;
+        check_range("env.slippage", params.slippage, 0.0, 0.01, false)?;
         let needed = params.episode_hours + 1;
         if market.hours() < needed {
             return Err(Error::MarketTooShort { hours: market.hours(), needed });
@@ -294,6 +309,7 @@ impl<M: Market> Environment<M> {
             capital_after: self.portfolio.capital,
             entered: info.entered.is_some(),
             fee_rate: self.config.fee_rate,
+            entry_fees: info.entered.and_then(|k| self.portfolio.positions[k]).map_or(0.0, |p| p.fees_paid),
             min_liquidation_distance: self.portfolio.min_liquidation_distance(),
             stop_loss_hit: info.closed_for(ExitReason::StopLoss) > 0,
         });
@@ -363,7 +379,7 @@ impl<M: Market> Environment<M> {
             let long_pnl = if long_gone { lost } else { p.long_pnl() };
             let short_pnl = if short_gone { lost } else { p.short_pnl() };
             let price_adjustment = long_pnl + short_pnl - p.price_pnl();
-            let exit_fees = self.config.fee_rate
+            let exit_fees = self.cost_rate()
                 * (if long_gone { 0.0 } else { p.long.notional(p.size_usd) }
                     + if short_gone { 0.0 } else { p.short.notional(p.size_usd) });
             info.price_pnl += price_adjustment;
@@ -418,7 +434,7 @@ impl<M: Market> Environment<M> {
         match mask::check_entry(&self.config, &self.portfolio, &fill, size) {
             Ok(plan) => {
                 let position =
-                    Position::open(&fill, plan.size_usd, plan.leverage, self.config.fee_rate, info.hour);
+                    Position::open(&fill, plan.size_usd, plan.leverage, self.cost_rate(), info.hour);
                 let slot = self.portfolio.free_slot().expect("check_entry found a free slot");
                 self.pay_fees(position.fees_paid, info);
                 self.portfolio.positions[slot] = Some(position);
@@ -433,10 +449,15 @@ impl<M: Market> Environment<M> {
         let Some(p) = self.portfolio.positions[slot].take() else {
             return;
         };
-        let exit_fees = p.exit_fees(self.config.fee_rate);
+        let exit_fees = p.exit_fees(self.cost_rate());
         self.pay_fees(exit_fees, info);
         info.closed[slot] =
             Some(ClosedTrade { reason, position: p, exit_fees, net_pnl: p.net_pnl() - exit_fees });
+    }
+
+    /// What a fill costs per leg, fraction of its notional: the fee and the slippage.
+    pub fn cost_rate(&self) -> f64 {
+        self.config.fee_rate + self.params.slippage
     }
 
     fn pay_fees(&mut self, fees: f64, info: &mut StepInfo) {

@@ -3,14 +3,22 @@
 mod common;
 
 use arbpolicy_core::environment::{EnvParams, Environment};
+use arbpolicy_core::reward::RewardParams;
 use arbpolicy_core::risk::ExitReason;
 use arbpolicy_core::{Action, Error, SizeTier, TradingConfig};
 use common::{Hour, flat, market};
 
 const ENTER_LARGE: Action = Action::Enter { slot: 0, size: SizeTier::Large };
 
+/// The figures below are worked at the plan's 0.1 % fee, without slippage, with the plan's reward.
 fn env(hours: &[Hour], episode_hours: usize) -> Environment<arbpolicy_core::market::MemoryMarket> {
-    Environment::new(market(hours), EnvParams { episode_hours, ..Default::default() }).unwrap()
+    let params =
+        EnvParams { episode_hours, slippage: 0.0, reward: RewardParams::plan(), ..Default::default() };
+    Environment::new(market(hours), params).unwrap()
+}
+
+fn plan() -> TradingConfig {
+    TradingConfig { fee_rate: arbpolicy_core::config::PLAN_FEE_RATE, ..Default::default() }
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -22,7 +30,7 @@ fn funding_accrues_at_each_venues_own_settlements() {
     // Binance (long) settles 0.01 % every 8 h, Hyperliquid (short) 0.002 % every hour, prices flat.
     let hours = flat(12, 50_000.0, 0.0001, 0.00002);
     let mut e = env(&hours, 11);
-    let config = TradingConfig::default(); // 1x, 50 %, 3 positions, 0.1 % fee
+    let config = plan(); // 1x, 50 %, 3 positions, 0.1 % fee
     e.reset_at(0, config).unwrap();
     // LARGE: 10,000 x 0.5 / 3 x 0.3 = 500 a leg. Fills at t = 1: fees 2 x 0.001 x 500 = 1.
     let s = *e.step(ENTER_LARGE).unwrap();
@@ -63,7 +71,7 @@ fn orders_fill_at_the_next_hours_prices() {
     hours[2] = Hour { long_price: 51_000.0, short_price: 51_000.0, ..hours[2] };
     hours[3] = Hour { long_price: 49_000.0, short_price: 49_500.0, ..hours[3] };
     let mut e = env(&hours, 5);
-    e.reset_at(0, TradingConfig::default()).unwrap();
+    e.reset_at(0, plan()).unwrap();
     let s = *e.step(ENTER_LARGE).unwrap();
     let p = e.portfolio().positions[0].unwrap();
     assert_eq!((p.long.entry_price, p.short.entry_price), (50_100.0, 50_200.0));
@@ -90,7 +98,7 @@ fn a_leg_beyond_its_liquidation_price_loses_its_margin() {
         h.long_price = 62_500.0;
         h.short_price = 62_500.0;
     }
-    let config = TradingConfig { max_leverage: 5.0, liquidation_buffer: 0.1, ..Default::default() };
+    let config = TradingConfig { max_leverage: 5.0, liquidation_buffer: 0.1, ..plan() };
     let mut e = env(&hours, 5);
     e.reset_at(0, config).unwrap();
     e.step(ENTER_LARGE).unwrap();
@@ -117,7 +125,7 @@ fn stop_loss_closes_and_is_penalised() {
         h.long_price = 48_500.0; // long -3 %, short flat: net -3.2 % < -2 %
     }
     let mut e = env(&hours, 5);
-    e.reset_at(0, TradingConfig::default()).unwrap();
+    e.reset_at(0, plan()).unwrap();
     let s = *e.step(ENTER_LARGE).unwrap();
     assert!(close(s.reward, -(0.0 + 1.0) / 10_000.0 * 100.0 * 3.0 - 0.6));
     let s = *e.step(Action::Hold).unwrap();
@@ -148,7 +156,7 @@ fn funding_shock(config: TradingConfig) -> Environment<arbpolicy_core::market::M
 
 #[test]
 fn a_daily_loss_halts_entries_until_the_next_utc_day() {
-    let mut e = funding_shock(TradingConfig::default());
+    let mut e = funding_shock(plan());
     e.step(ENTER_LARGE).unwrap(); // 3,000 a leg
     e.step(Action::Hold).unwrap();
     let s = *e.step(Action::Hold).unwrap();
@@ -170,7 +178,7 @@ fn a_daily_loss_halts_entries_until_the_next_utc_day() {
 
 #[test]
 fn drawdown_stop_terminates_and_length_truncates() {
-    let mut e = funding_shock(TradingConfig { episode_drawdown_stop: 0.05, ..Default::default() });
+    let mut e = funding_shock(TradingConfig { episode_drawdown_stop: 0.05, ..plan() });
     e.step(ENTER_LARGE).unwrap();
     assert!(!e.step(Action::Hold).unwrap().terminated);
     let s = *e.step(Action::Hold).unwrap();
@@ -178,7 +186,7 @@ fn drawdown_stop_terminates_and_length_truncates() {
     assert_eq!(e.step(Action::Hold), Err(Error::EpisodeOver));
 
     let mut e = env(&flat(10, 100.0, 0.0, 0.0), 4);
-    e.reset_at(2, TradingConfig::default()).unwrap();
+    e.reset_at(2, plan()).unwrap();
     for i in 0..4 {
         let s = *e.step(Action::Hold).unwrap();
         assert_eq!(s.truncated, i == 3);
@@ -200,8 +208,8 @@ fn masked_actions_and_bad_setups_are_errors() {
     );
     let mut e = env(&hours, 5);
     assert_eq!(e.step(Action::Hold), Err(Error::EpisodeOver));
-    assert!(e.reset_at(0, TradingConfig { max_positions: 9, ..Default::default() }).is_err());
-    let (_, mask) = e.reset_at(0, TradingConfig::default()).unwrap();
+    assert!(e.reset_at(0, TradingConfig { max_positions: 9, ..plan() }).is_err());
+    let (_, mask) = e.reset_at(0, plan()).unwrap();
     assert!(!mask.allows(31));
     assert_eq!(e.step(Action::Exit { slot: 0 }), Err(Error::ActionNotAllowed { index: 31 }));
     // Slot 1 is empty (one opportunity per hour).
@@ -215,11 +223,28 @@ fn a_broken_quote_leaves_the_leg_at_its_last_price() {
     hours[2].short_price = f64::NAN;
     hours[3].short_price = -5.0;
     let mut e = env(&hours, 5);
-    e.reset_at(0, TradingConfig::default()).unwrap();
+    e.reset_at(0, plan()).unwrap();
     e.step(ENTER_LARGE).unwrap();
     for _ in 0..3 {
         let s = *e.step(Action::Hold).unwrap();
         assert!(s.info.capital.is_finite());
         assert_eq!(e.portfolio().positions[0].unwrap().short.price, 50_000.0);
     }
+}
+
+#[test]
+fn slippage_is_paid_with_the_fee_at_every_fill() {
+    let hours = flat(12, 50_000.0, 0.0001, 0.00002);
+    let params = EnvParams { episode_hours: 11, slippage: 0.0002, ..Default::default() };
+    let mut e = Environment::new(market(&hours), params).unwrap();
+    e.reset_at(0, plan()).unwrap();
+    assert!(close(e.cost_rate(), 0.0012));
+    // LARGE is 500 a leg: 2 x (0.001 + 0.0002) x 500 = 1.2 in, the same out at flat prices.
+    let s = *e.step(ENTER_LARGE).unwrap();
+    assert!(close(s.info.fees, 1.2));
+    assert!(close(e.portfolio().positions[0].unwrap().fees_paid, 1.2));
+    let s = *e.step(Action::Exit { slot: 0 }).unwrap();
+    assert!(close(s.info.fees, 1.2));
+    assert!(close(s.info.closed[0].unwrap().net_pnl, s.info.funding - 2.4));
+    assert!(Environment::new(market(&hours), EnvParams { slippage: -1e-4, ..params }).is_err());
 }

@@ -16,6 +16,38 @@ use rand_pcg::Pcg64Mcg;
 /// Hours in a year of a market that trades around the clock.
 pub const HOURS_PER_YEAR: f64 = 8760.0;
 
+/// What every fill costs a book: the fee per side and the slippage, fractions of a leg's notional.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Costs {
+    /// Taker fee per side and leg (the configurations' `fee_rate`).
+    pub fee_rate: f64,
+    /// Slippage per leg at every fill ([`EnvParams::slippage`]).
+    pub slippage: f64,
+}
+
+impl Default for Costs {
+    /// The default fee and slippage.
+    fn default() -> Self {
+        Costs {
+            fee_rate: arbpolicy_core::config::DEFAULT_FEE_RATE,
+            slippage: arbpolicy_core::environment::DEFAULT_SLIPPAGE,
+        }
+    }
+}
+
+impl Costs {
+    /// Both within the engine's ranges (`[0, 0.01]`).
+    pub fn validate(&self) -> Result<()> {
+        anyhow::ensure!(
+            (0.0..=0.01).contains(&self.fee_rate) && (0.0..=0.01).contains(&self.slippage),
+            "the fee ({}) and the slippage ({}) must each be a fraction in [0, 0.01]",
+            self.fee_rate,
+            self.slippage
+        );
+        Ok(())
+    }
+}
+
 /// Something that chooses an action at every hour of the environment.
 pub trait Agent<M: Market> {
     /// Its name in reports.
@@ -205,18 +237,26 @@ pub struct Run {
     pub stopped_at: Option<usize>,
 }
 
-/// Run `agent` with `config` through `market`'s whole span, starting with `capital`.
+/// Run `agent` with `config` through `market`'s whole span, starting with `capital`, every fill
+/// paying `costs` (its fee replaces the configuration's).
 pub fn run<M: Market, A: Agent<M> + ?Sized>(
     market: M,
     agent: &mut A,
     config: (&str, TradingConfig),
     capital: f64,
+    costs: Costs,
 ) -> Result<Run> {
     let hours = market.hours();
     anyhow::ensure!(hours >= 2, "the window holds {hours} hours, at least 2 are needed");
-    let params = EnvParams { episode_hours: hours - 1, initial_capital: capital, ..EnvParams::default() };
+    costs.validate()?;
+    let params = EnvParams {
+        episode_hours: hours - 1,
+        initial_capital: capital,
+        slippage: costs.slippage,
+        ..EnvParams::default()
+    };
     let mut env = Environment::new(market, params)?;
-    let (mut observation, _) = env.reset_at(0, config.1)?;
+    let (mut observation, _) = env.reset_at(0, TradingConfig { fee_rate: costs.fee_rate, ..config.1 })?;
     let mut r = Run {
         agent: agent.name().to_string(),
         config: config.0.to_string(),
@@ -234,7 +274,7 @@ pub fn run<M: Market, A: Agent<M> + ?Sized>(
     let mut utilization = 0.0;
     while !env.is_done() {
         let action = agent.act(&env, &observation)?;
-        r.actions[crate::rollout::kind(action)] += 1;
+        r.actions[action.kind()] += 1;
         let step = env.step(action)?;
         let info = &step.info;
         r.funding += info.funding;
@@ -259,10 +299,10 @@ pub fn run<M: Market, A: Agent<M> + ?Sized>(
         utilization += env.portfolio().capital_utilization();
     }
     // Positions still open are closed at the last prices, paying their exit fees.
-    let (fee_rate, now) = (env.config().fee_rate, env.market().timestamp(env.t()));
+    let (cost_rate, now) = (env.cost_rate(), env.market().timestamp(env.t()));
     let mut closing = 0.0;
     for (_, p) in env.portfolio().active() {
-        let exit_fees = p.exit_fees(fee_rate);
+        let exit_fees = p.exit_fees(cost_rate);
         closing += exit_fees;
         let net_pnl = p.net_pnl() - exit_fees;
         r.trades.push(Trade { position: *p, closed_at: now, exit_fees, net_pnl, reason: None });
@@ -296,6 +336,8 @@ pub struct Metrics {
     pub trades_per_day: f64,
     /// Share of closed trades with a positive net P&L; NaN without trades.
     pub win_rate: f64,
+    /// Net P&L of the winning trades over that of the losing ones; NaN without a losing trade.
+    pub profit_factor: f64,
     /// Mean hours a trade was held; NaN without trades.
     pub holding_hours: f64,
     /// Fees paid, USD.
@@ -335,6 +377,8 @@ impl Metrics {
             if trades > 0.0 { run.trades.iter().map(f).sum::<f64>() / trades } else { f64::NAN }
         };
         let decisions = run.actions.iter().sum::<usize>().max(1) as f64;
+        let won: f64 = run.trades.iter().map(|t| t.net_pnl.max(0.0)).sum();
+        let lost: f64 = run.trades.iter().map(|t| (-t.net_pnl).max(0.0)).sum();
         Metrics {
             total_return,
             annual_return,
@@ -344,6 +388,7 @@ impl Metrics {
             calmar: ratio(annual_return, max_drawdown),
             trades_per_day: run.entries as f64 / (hours / 24.0),
             win_rate: per_trade(&|t| f64::from(u8::from(t.net_pnl > 0.0))),
+            profit_factor: ratio(won, lost),
             holding_hours: per_trade(&|t| t.hours()),
             fees: run.fees,
             funding: run.funding,
@@ -400,7 +445,8 @@ mod tests {
 
     #[test]
     fn hold_earns_nothing_and_pays_nothing() {
-        let r = run(market(), &mut Hold, ("balanced", TradingConfig::balanced()), 10_000.0).unwrap();
+        let r = run(market(), &mut Hold, ("balanced", TradingConfig::balanced()), 10_000.0, Costs::default())
+            .unwrap();
         let m = Metrics::of(&r);
         assert_eq!(r.equity.len(), 24 * 30);
         assert!(r.equity.iter().all(|&e| e == 10_000.0));
@@ -414,7 +460,7 @@ mod tests {
         let m = market();
         for agent in [&mut RandomValid::new(3) as &mut dyn Agent<&MemoryMarket>, &mut Rule::default()] {
             for config in representative_configs() {
-                let r = run(&m, agent, config, 10_000.0).unwrap();
+                let r = run(&m, agent, config, 10_000.0, Costs::default()).unwrap();
                 let change = r.equity.last().unwrap() - r.equity[0];
                 assert!((change - (r.funding + r.price - r.fees)).abs() < 1e-6, "{}: {change}", r.agent);
                 let traded: f64 = r.trades.iter().map(|t| t.net_pnl).sum();
@@ -428,7 +474,7 @@ mod tests {
     fn a_book_stopped_early_stays_flat_to_the_windows_end() {
         let m = market();
         let config = TradingConfig { episode_drawdown_stop: 0.005, ..TradingConfig::aggressive() };
-        let r = run(&m, &mut RandomValid::new(1), ("tight", config), 10_000.0).unwrap();
+        let r = run(&m, &mut RandomValid::new(1), ("tight", config), 10_000.0, Costs::default()).unwrap();
         let stop = r.stopped_at.expect("random trading loses 0.5 % within the window");
         assert_eq!(r.equity.len(), m.hours());
         assert!(r.equity[stop + 1..].iter().all(|&e| e == r.equity[stop + 1]));
@@ -493,5 +539,6 @@ mod tests {
         assert!((m.sharpe - mean / std * HOURS_PER_YEAR.sqrt()).abs() < 1e-9);
         assert!((m.sortino - mean / (0.01f64 / 3.0).sqrt() * HOURS_PER_YEAR.sqrt()).abs() < 1e-9);
         assert_eq!((m.win_rate, m.holding_hours, m.trades_per_day), (0.5, 3.0, 16.0));
+        assert_eq!(m.profit_factor, 1.0);
     }
 }

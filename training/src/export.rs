@@ -9,6 +9,7 @@ use arbpolicy_core::action::ACTION_VERSION;
 use arbpolicy_core::observation::{
     OBSERVATION_LEN, OBSERVATION_VERSION, OPPORTUNITIES_OFFSET, PORTFOLIO_OFFSET, POSITIONS_OFFSET,
 };
+use arbpolicy_core::policy::Normalization;
 use arbpolicy_core::policy::artifact::ARTIFACT_LEN;
 use arbpolicy_core::policy::network::{HEAD_DIM, HEADS, LAYER_NORM_EPSILON, MODEL_DIM, PARAMETER_COUNT};
 use arbpolicy_core::policy::onnx::{ACTION_VERSION_KEY, Message, OBSERVATION_VERSION_KEY, OnnxModel, pb};
@@ -33,6 +34,8 @@ struct Graph<'p> {
     nodes: Vec<pb::NodeProto>,
     initializers: Vec<pb::TensorProto>,
     parameters: &'p [f32],
+    /// The normalised observation, which every part of the network slices.
+    input: String,
 }
 
 fn ints(name: &str, values: &[i64]) -> pb::AttributeProto {
@@ -170,7 +173,9 @@ impl<'p> Graph<'p> {
         let starts = self.int64s(&format!("{name}.starts"), &[from as i64]);
         let ends = self.int64s(&format!("{name}.ends"), &[to as i64]);
         let axes = self.int64s(&format!("{name}.axes"), &[1]);
-        let sliced = self.node("Slice", &["obs", &starts, &ends, &axes], &format!("{name}.features"), vec![]);
+        let input = self.input.clone();
+        let sliced =
+            self.node("Slice", &[&input, &starts, &ends, &axes], &format!("{name}.features"), vec![]);
         match shape {
             Some(s) => self.reshape(&sliced, s, &format!("{name}.slots")),
             None => sliced,
@@ -229,15 +234,24 @@ impl<'p> Graph<'p> {
     }
 }
 
-/// The network with `parameters` (PyTorch's order, as [`PolicyNet::parameters`]) as an ONNX
-/// model carrying `metadata` besides the contract's versions.
-pub fn onnx_model(parameters: &[f32], metadata: &[(String, String)]) -> Result<pb::ModelProto> {
+/// The network with `parameters` (PyTorch's order, as [`PolicyNet::parameters`]) after the
+/// observation's `normalization` (`Sub` of the shift, then `Mul` by the scale, as the engine's
+/// converter reads it) as an ONNX model carrying `metadata` besides the contract's versions.
+pub fn onnx_model(
+    parameters: &[f32],
+    normalization: &Normalization,
+    metadata: &[(String, String)],
+) -> Result<pb::ModelProto> {
     ensure!(
         parameters.len() == PARAMETER_COUNT,
         "{} parameters, the network has {PARAMETER_COUNT}",
         parameters.len()
     );
-    let mut g = Graph { nodes: Vec::new(), initializers: Vec::new(), parameters };
+    let mut g = Graph { nodes: Vec::new(), initializers: Vec::new(), parameters, input: "obs".into() };
+    let shift = g.floats("input.shift", &[OBSERVATION_LEN], &normalization.shift);
+    let scale = g.floats("input.scale", &[OBSERVATION_LEN], &normalization.scale);
+    let shifted = g.node("Sub", &["obs", &shift], "input.shifted", vec![]);
+    g.input = g.node("Mul", &[&shifted, &scale], "input.normalized", vec![]);
     let config = g.part("config", 0, PORTFOLIO_OFFSET, None);
     let config = g.gemm("cfg", &config, PORTFOLIO_OFFSET, 16);
     let config = g.relu(&config);
@@ -358,13 +372,16 @@ pub fn export(
     observations: &[f32],
 ) -> Result<Exported> {
     let parameters = net.parameters();
-    let bytes = onnx_model(&parameters, metadata)?.encode_to_vec();
+    let normalization = net.normalization();
+    let bytes = onnx_model(&parameters, &normalization, metadata)?.encode_to_vec();
     let model = OnnxModel::from_bytes(&bytes).context("the engine refuses the exported model")?;
     let parity = parity(net, &model, observations)?;
     ensure!(parity <= PARITY_TOLERANCE, "the exported model differs from the network by {parity}");
     let mut read_back = Vec::with_capacity(PARAMETER_COUNT);
-    model.to_native()?.parameters(|p| read_back.push(p));
+    let native = model.to_native()?;
+    native.parameters(|p| read_back.push(p));
     ensure!(read_back == parameters, "the exported model's weights do not read back as the network's");
+    ensure!(native.input == normalization, "the exported model's normalisation does not read back");
     std::fs::write(path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
     let native = path.with_extension("arbpnet");
     let mut artifact = vec![0u8; ARTIFACT_LEN];

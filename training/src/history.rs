@@ -135,6 +135,15 @@ impl History {
     }
 }
 
+/// An hour since the epoch as its UTC date and hour, `YYYY-MM-DD HH:00` (`YYYY-MM-DD` at midnight).
+pub fn day_of_hour(hour: i64) -> String {
+    match chrono::DateTime::from_timestamp(hour * 3600, 0) {
+        Some(d) if hour.rem_euclid(24) == 0 => d.format("%Y-%m-%d").to_string(),
+        Some(d) => d.format("%Y-%m-%d %H:00").to_string(),
+        None => format!("hour {hour}"),
+    }
+}
+
 /// Midnight UTC of a `YYYY-MM-DD` date, Unix milliseconds.
 pub fn date_ms(date: &str) -> Result<i64> {
     let day = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")

@@ -2,26 +2,59 @@
 //! curves and the export), evaluate against the baselines (with a Markdown report and an equity
 //! chart), and the demo that does both on the built-in market and then decides.
 
-use crate::evaluation::{self, Agent, Greedy, Hold, RandomValid, Rule, Run, pooled, representative_configs};
+use crate::ceiling::{Ceiling, ceiling};
+use crate::evaluation::{
+    self, Agent, Costs, Greedy, Hold, RandomValid, Rule, Run, pooled, representative_configs,
+};
 use crate::export::{Exported, export};
-use crate::history::{HOUR_MS, History};
+use crate::history::{HOUR_MS, History, day_of_hour};
 use crate::replay::replay;
 use crate::report::{Panel, Series, line_chart, table};
 use crate::rollout::sample_observations;
 use crate::trainer::{TrainConfig, Trainer, UpdateMetrics};
 use crate::{PolicyFile, evaluation::Metrics};
 use anyhow::{Context, Result};
-use arbpolicy_core::Market;
 use arbpolicy_core::market::{MemoryMarket, SyntheticMarket, SyntheticParams};
+use arbpolicy_core::{Market, TradingConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+/// Which built-in market.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MarketKind {
+    /// Calibrated to the recorded data's typical hours ([`SyntheticParams::default`]).
+    Default,
+    /// The learner's health check: persistent premiums whose right policy is known
+    /// ([`SyntheticParams::edge`]).
+    Edge,
+}
+
+impl MarketKind {
+    /// Its parameters, `hours` long.
+    pub fn params(self, hours: usize) -> SyntheticParams {
+        let base = match self {
+            MarketKind::Default => SyntheticParams::default(),
+            MarketKind::Edge => SyntheticParams::edge(),
+        };
+        SyntheticParams { hours, ..base }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            MarketKind::Default => "default",
+            MarketKind::Edge => "edge",
+        }
+    }
+}
 
 /// Where a job's market comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
     /// The built-in synthetic market.
     Synthetic {
+        /// Which.
+        kind: MarketKind,
         /// Its seed.
         seed: u64,
         /// Its length, hours.
@@ -42,26 +75,34 @@ impl Source {
     /// The market, hour by hour; nothing at or after the window's end is read.
     pub fn load(&self) -> Result<MemoryMarket> {
         match self {
-            Source::Synthetic { seed, hours } => Ok(SyntheticMarket::generate(
-                *seed,
-                &SyntheticParams { hours: *hours, ..SyntheticParams::default() },
-            )),
+            Source::Synthetic { kind, seed, hours } => {
+                Ok(SyntheticMarket::generate(*seed, &kind.params(*hours)))
+            }
             Source::Recorded { dir, from, to } => {
                 let history = History::load(dir, Some(to * HOUR_MS))
                     .with_context(|| format!("cannot load the data in {}", dir.display()))?;
-                replay(&history, *from, *to)
+                let market = replay(&history, *from, *to)?;
+                let tradable = (0..market.hours()).filter(|&t| !market.opportunities(t).is_empty()).count();
+                anyhow::ensure!(
+                    tradable > 0,
+                    "the window {} .. {} holds no tradable hour: the data in {} has no two venues of a coin \
+                     quoted together there",
+                    day_of_hour(*from),
+                    day_of_hour(*to),
+                    dir.display()
+                );
+                Ok(market)
             }
         }
     }
 
     /// What it is, for metadata and reports.
     pub fn describe(&self) -> String {
-        let day = |h: i64| {
-            chrono::DateTime::from_timestamp(h * 3600, 0)
-                .map_or(h.to_string(), |d| d.format("%Y-%m-%d %H:00").to_string())
-        };
+        let day = day_of_hour;
         match self {
-            Source::Synthetic { seed, hours } => format!("synthetic market, seed {seed}, {hours} hours"),
+            Source::Synthetic { kind, seed, hours } => {
+                format!("built-in {} market, seed {seed}, {hours} hours", kind.name())
+            }
             Source::Recorded { dir, from, to } => {
                 format!("recorded data {} from {} to {} UTC (exclusive)", dir.display(), day(*from), day(*to))
             }
@@ -98,16 +139,18 @@ pub struct Trained {
     pub seconds: f64,
 }
 
-const METRICS_HEADER: &str = "update,steps,episodes,episode_return,loss,policy_loss,value_loss,entropy,approx_kl,clip_fraction,explained_variance,hold,enter,exit";
+const METRICS_HEADER: &str = "update,steps,episodes,episode_return,reward_mean,entropy_coef,loss,policy_loss,value_loss,entropy,approx_kl,clip_fraction,explained_variance,hold,enter,exit";
 
 fn metrics_row(m: &UpdateMetrics) -> String {
     let l = &m.loss;
     format!(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         m.update,
         m.steps,
         m.episodes,
         m.episode_return,
+        m.reward_mean,
+        m.entropy_coef,
         l.total,
         l.policy,
         l.value,
@@ -168,8 +211,14 @@ pub fn train(job: &TrainJob) -> Result<Trained> {
     learning_curves(&csv, &job.out.join("learning-curves.png"))?;
 
     let net = trainer.net();
-    let observations =
-        sample_observations(&market, job.config.env, &net.to_native(), 256, job.config.seed ^ 0xE0)?;
+    let observations = sample_observations(
+        &market,
+        job.config.env,
+        job.config.fee_rate,
+        &net.to_native(),
+        256,
+        job.config.seed ^ 0xE0,
+    )?;
     let metadata = vec![
         ("arbpolicy.training_config".to_string(), format!("{:?}", job.config)),
         ("arbpolicy.data_span".to_string(), job.source.describe()),
@@ -190,7 +239,7 @@ fn learning_curves(csv: &str, path: &Path) -> Result<()> {
             .map(|l| l.split(',').nth(k).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN))
             .collect()
     };
-    let returns = column("episode_return");
+    let returns = column("reward_mean");
     let (policy, value) = (column("policy_loss"), column("value_loss"));
     let (entropy, kl, clip, ev) =
         (column("entropy"), column("approx_kl"), column("clip_fraction"), column("explained_variance"));
@@ -200,7 +249,10 @@ fn learning_curves(csv: &str, path: &Path) -> Result<()> {
         "update",
         1.0,
         &[
-            Panel { title: "Mean episode return", series: &[Series { name: "return", values: &returns }] },
+            Panel {
+                title: "Mean reward per step (percent of capital)",
+                series: &[Series { name: "reward", values: &returns }],
+            },
             Panel {
                 title: "Losses",
                 series: &[
@@ -240,43 +292,65 @@ pub struct EvaluateJob {
     pub capital: f64,
     /// The seed of the random baseline.
     pub seed: u64,
+    /// What every fill costs.
+    pub costs: Costs,
     /// The Markdown report written (with `equity.png` beside it).
     pub report: PathBuf,
 }
 
-/// An evaluation's runs: per agent, one per configuration, then the pooled book.
+/// An evaluation's runs: per agent, one per configuration, then the pooled book; and the
+/// ceiling of each configuration's book.
 #[derive(Debug, Clone)]
 pub struct Evaluation {
     /// `(agent, per-configuration runs, pooled run)`.
     pub agents: Vec<(String, Vec<Run>, Run)>,
+    /// The ceiling of each configuration's book, in the order of the runs.
+    pub ceilings: Vec<Ceiling>,
 }
 
 impl Evaluation {
     /// The comparison table of the pooled books.
     pub fn overall_table(&self) -> String {
         let rows: Vec<_> = self.agents.iter().map(|a| (&a.2, Metrics::of(&a.2))).collect();
-        table(&rows)
+        table(&rows, &Ceiling::sum(&self.ceilings))
+    }
+
+    /// The comparison table of configuration `k`'s books.
+    pub fn config_table(&self, k: usize) -> String {
+        let rows: Vec<_> = self.agents.iter().map(|a| (&a.1[k], Metrics::of(&a.1[k]))).collect();
+        table(&rows, &self.ceilings[k])
+    }
+
+    /// The pooled run of the agent called `name`.
+    pub fn overall(&self, name: &str) -> Option<&Run> {
+        self.agents.iter().find(|a| a.0 == name).map(|a| &a.2)
     }
 }
 
 /// Run the policy of `job.model` and the three baselines over the window with each representative
 /// configuration; write the report and the equity chart.
 pub fn evaluate(job: &EvaluateJob) -> Result<Evaluation> {
+    let market = job.source.load()?;
     let file = PolicyFile::from_path(&job.model)
         .with_context(|| format!("cannot load the model {}", job.model.display()))?;
-    let market = job.source.load()?;
-    let capital = job.capital;
+    let (capital, costs) = (job.capital, job.costs);
     let mut k = 0;
     let agents = vec![
-        books(&market, capital, || Ok(Greedy { policy: file.session()?, name: "policy".into() }))?,
-        books(&market, capital, || Ok(Hold))?,
-        books(&market, capital, || {
+        books(&market, capital, costs, || Ok(Greedy { policy: file.session()?, name: "policy".into() }))?,
+        books(&market, capital, costs, || Ok(Hold))?,
+        books(&market, capital, costs, || {
             k += 1;
             Ok(RandomValid::new(job.seed ^ k))
         })?,
-        books(&market, capital, || Ok(Rule::default()))?,
+        books(&market, capital, costs, || Ok(Rule::default()))?,
     ];
-    let evaluation = Evaluation { agents };
+    let ceilings = representative_configs()
+        .iter()
+        .map(|(_, config)| {
+            ceiling(&market, &TradingConfig { fee_rate: costs.fee_rate, ..*config }, costs.slippage, capital)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let evaluation = Evaluation { agents, ceilings };
     write_report(job, &market, &evaluation)?;
     Ok(evaluation)
 }
@@ -286,11 +360,12 @@ pub fn evaluate(job: &EvaluateJob) -> Result<Evaluation> {
 fn books<'m, A: Agent<&'m MemoryMarket>>(
     market: &'m MemoryMarket,
     capital: f64,
+    costs: Costs,
     mut make: impl FnMut() -> Result<A>,
 ) -> Result<(String, Vec<Run>, Run)> {
     let runs = representative_configs()
         .into_iter()
-        .map(|config| evaluation::run(market, &mut make()?, config, capital))
+        .map(|config| evaluation::run(market, &mut make()?, config, capital, costs))
         .collect::<Result<Vec<_>>>()?;
     let all = pooled(&runs);
     Ok((all.agent.clone(), runs, all))
@@ -312,11 +387,16 @@ fn write_report(job: &EvaluateJob, market: &MemoryMarket, e: &Evaluation) -> Res
     let _ = writeln!(
         md,
         "- Each configuration ({}) runs its own book of {:.0} USD from the window's first hour to its last; \
-         \"overall\" is the three books together. Positions still open at the end are closed there, paying \
-         their exit fees. Sharpe and Sortino: hourly returns x sqrt(8760). The random baseline draws an \
-         allowed action uniformly every hour (seed {}); the rule is field-notes section 2's.",
+         \"overall\" is the three books together. Every fill pays a fee of {} % a side and {} bp of \
+         slippage per leg (in \"fees $\"). Positions still open at the end are closed there, paying their \
+         exit costs. Sharpe and Sortino: hourly returns x sqrt(8760). The random baseline draws an allowed \
+         action uniformly every hour (seed {}); the rule is field-notes section 2's. The ceiling is the most \
+         the same book could have made knowing every future funding settlement, price moves left out \
+         (`training/src/ceiling.rs`); \"of ceiling\" is an agent's net P&L over the ceiling's.",
         representative_configs().map(|c| c.0).join(", "),
         job.capital,
+        100.0 * job.costs.fee_rate,
+        1e4 * job.costs.slippage,
         job.seed
     );
     if !crate::report::has_font() {
@@ -326,8 +406,7 @@ fn write_report(job: &EvaluateJob, market: &MemoryMarket, e: &Evaluation) -> Res
     let _ =
         writeln!(md, "![equity]({})\n", chart.file_name().and_then(|n| n.to_str()).unwrap_or("equity.png"));
     for (k, (name, _)) in representative_configs().iter().enumerate() {
-        let rows: Vec<_> = e.agents.iter().map(|a| (&a.1[k], Metrics::of(&a.1[k]))).collect();
-        let _ = writeln!(md, "## {name}\n\n{}", table(&rows));
+        let _ = writeln!(md, "## {name}\n\n{}", e.config_table(k));
     }
     std::fs::write(&job.report, md).with_context(|| format!("cannot write {}", job.report.display()))?;
     Ok(())

@@ -1,11 +1,13 @@
 //! The `arbpolicy` command line's library: recorded market data and its replay as the environment's
 //! market, the trainable network and masked PPO, and loading a policy from a file of either kind.
 
+pub mod ceiling;
 pub mod evaluation;
 pub mod export;
 pub mod history;
 pub mod job;
 pub mod network;
+pub mod normalization;
 pub mod ppo;
 pub mod replay;
 pub mod report;

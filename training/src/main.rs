@@ -2,13 +2,17 @@
 
 use anyhow::{Context, Result};
 use arbpolicy_core::EnvParams;
+use arbpolicy_core::config::DEFAULT_FEE_RATE;
+use arbpolicy_core::environment::DEFAULT_SLIPPAGE;
 use arbpolicy_core::json::decide_json;
 use arbpolicy_core::market::{SyntheticMarket, SyntheticParams};
 use arbpolicy_core::policy::artifact::ARTIFACT_LEN;
 use arbpolicy_core::policy::onnx::OnnxModel;
+use arbpolicy_core::reward::RewardParams;
 use arbpolicy_train::PolicyFile;
+use arbpolicy_train::evaluation::Costs;
 use arbpolicy_train::history::{HOUR_MS, History, date_ms};
-use arbpolicy_train::job::{EvaluateJob, Source, TrainJob, Trained, evaluate, train};
+use arbpolicy_train::job::{EvaluateJob, MarketKind, Source, TrainJob, Trained, evaluate, train};
 use arbpolicy_train::ppo::PpoConfig;
 use arbpolicy_train::replay::replay;
 use arbpolicy_train::statistics::{MarketStatistics, SideBySide};
@@ -33,6 +37,10 @@ struct MarketArgs {
     /// First day, `YYYY-MM-DD` (UTC). With `--data`; default: one year before the window's end.
     #[arg(long)]
     from: Option<String>,
+    /// The built-in market: `default` (typical hours of the recorded data) or `edge` (the
+    /// learner's health check: persistent premiums whose right policy is known).
+    #[arg(long, value_enum, default_value_t = MarketKind::Default)]
+    market: MarketKind,
     /// The built-in market's seed.
     #[arg(long, default_value_t = 0)]
     synthetic_seed: u64,
@@ -49,7 +57,11 @@ impl MarketArgs {
                 self.from.is_none() && to.is_none(),
                 "a window (--from, --until, --to) needs recorded data (--data)"
             );
-            return Ok(Source::Synthetic { seed: self.synthetic_seed, hours: self.synthetic_hours });
+            return Ok(Source::Synthetic {
+                kind: self.market,
+                seed: self.synthetic_seed,
+                hours: self.synthetic_hours,
+            });
         };
         let to = date_ms(to.context("recorded data needs the window's end (--until or --to)")?)? / HOUR_MS;
         let from = match &self.from {
@@ -57,6 +69,171 @@ impl MarketArgs {
             None => to - 365 * 24,
         };
         Ok(Source::Recorded { dir: dir.clone(), from, to })
+    }
+}
+
+/// What every fill costs.
+#[derive(clap::Args, Debug, Clone, Copy)]
+struct CostArgs {
+    /// Taker fee per side and leg, fraction of the notional (0.0005: a VIP-0 taker fee; the
+    /// implementation plan's 0.001 is also accepted).
+    #[arg(long, default_value_t = DEFAULT_FEE_RATE)]
+    fee: f64,
+    /// Slippage per leg at every fill, basis points of the notional.
+    #[arg(long, default_value_t = DEFAULT_SLIPPAGE * 1e4)]
+    slippage_bps: f64,
+}
+
+impl CostArgs {
+    fn costs(&self) -> Result<Costs> {
+        let costs = Costs { fee_rate: self.fee, slippage: self.slippage_bps / 1e4 };
+        costs.validate()?;
+        Ok(costs)
+    }
+}
+
+/// The recommended settings, the command line's defaults.
+fn rec() -> TrainConfig {
+    TrainConfig::recommended(DEMO_UPDATES, 0)
+}
+
+/// PPO's hyper-parameters and the episodes it learns from (defaults: [`TrainConfig::recommended`]).
+#[derive(clap::Args, Debug, Clone, Copy)]
+struct PpoArgs {
+    /// PPO updates.
+    #[arg(long, default_value_t = TRAIN_UPDATES)]
+    updates: usize,
+    /// Environments stepped in parallel.
+    #[arg(long, default_value_t = rec().envs)]
+    envs: usize,
+    /// Environment steps per update (all environments together); each environment runs
+    /// steps / envs hours an update.
+    #[arg(long, default_value_t = rec().ppo.n_steps)]
+    steps: usize,
+    /// Episode length, hours (an episode longer than an update's hours is cut there and
+    /// bootstrapped from its value).
+    #[arg(long, default_value_t = rec().env.episode_hours)]
+    episode_hours: usize,
+    /// Adam's learning rate.
+    #[arg(long, default_value_t = rec().ppo.learning_rate)]
+    lr: f64,
+    /// Discount per hour.
+    #[arg(long, default_value_t = rec().ppo.gamma)]
+    gamma: f32,
+    /// GAE's lambda.
+    #[arg(long, default_value_t = rec().ppo.gae_lambda)]
+    lambda: f32,
+    /// Clip range of the probability ratio and of the value change.
+    #[arg(long, default_value_t = rec().ppo.clip)]
+    clip: f32,
+    /// Entropy coefficient at the first update.
+    #[arg(long, default_value_t = rec().ppo.entropy_coef)]
+    ent_coef: f32,
+    /// Entropy coefficient at the last update, reached linearly.
+    #[arg(long, default_value_t = rec().ppo.entropy_coef_final)]
+    ent_coef_final: f32,
+    /// Weight of the value loss.
+    #[arg(long, default_value_t = rec().ppo.value_coef)]
+    vf_coef: f32,
+    /// Passes over each rollout.
+    #[arg(long, default_value_t = rec().ppo.epochs)]
+    epochs: usize,
+    /// Minibatch size.
+    #[arg(long, default_value_t = rec().ppo.batch_size)]
+    minibatch: usize,
+    /// The reward: `pnl` (percent of capital, every cost in it once) or `plan` (the implementation
+    /// plan's, with its entry, liquidation and stop-loss penalties).
+    #[arg(long, value_enum, default_value_t = RewardKind::Pnl)]
+    reward: RewardKind,
+    /// Do not scale rewards by the running deviation of the returns.
+    #[arg(long)]
+    raw_rewards: bool,
+    /// Do not fit the observation's normalisation (the model gets the identity).
+    #[arg(long)]
+    raw_observations: bool,
+}
+
+/// The training reward.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq)]
+enum RewardKind {
+    /// The P&L in percent of initial capital.
+    Pnl,
+    /// The implementation plan's reward.
+    Plan,
+}
+
+impl PpoArgs {
+    fn config(&self, seed: u64, costs: Costs) -> Result<TrainConfig> {
+        anyhow::ensure!(
+            self.updates > 0 && self.envs > 0 && self.steps >= self.envs && self.episode_hours > 0,
+            "updates, envs, steps and episode hours must be positive, steps at least envs"
+        );
+        anyhow::ensure!(
+            self.minibatch >= 2 && self.epochs > 0,
+            "minibatches of at least 2, at least one epoch"
+        );
+        anyhow::ensure!(
+            (0.0..1.0).contains(&self.gamma) && (0.0..=1.0).contains(&self.lambda),
+            "gamma must be in [0, 1) and lambda in [0, 1]"
+        );
+        anyhow::ensure!(self.lr > 0.0 && self.clip > 0.0, "the learning rate and the clip must be positive");
+        let ppo = PpoConfig {
+            learning_rate: self.lr,
+            n_steps: self.steps,
+            batch_size: self.minibatch,
+            epochs: self.epochs,
+            gamma: self.gamma,
+            gae_lambda: self.lambda,
+            clip: self.clip,
+            entropy_coef: self.ent_coef,
+            entropy_coef_final: self.ent_coef_final,
+            value_coef: self.vf_coef,
+            ..PpoConfig::default()
+        };
+        let reward = match self.reward {
+            RewardKind::Pnl => RewardParams::default(),
+            RewardKind::Plan => RewardParams::plan(),
+        };
+        let env = EnvParams {
+            episode_hours: self.episode_hours,
+            reward,
+            slippage: costs.slippage,
+            ..EnvParams::default()
+        };
+        Ok(TrainConfig {
+            envs: self.envs,
+            normalize_observations: !self.raw_observations,
+            scale_rewards: !self.raw_rewards,
+            fee_rate: costs.fee_rate,
+            ..TrainConfig::new(ppo, self.updates, seed, env)
+        })
+    }
+}
+
+/// The default of `--updates`.
+const TRAIN_UPDATES: usize = 60;
+
+impl Default for PpoArgs {
+    fn default() -> Self {
+        let r = rec();
+        PpoArgs {
+            updates: TRAIN_UPDATES,
+            envs: r.envs,
+            steps: r.ppo.n_steps,
+            episode_hours: r.env.episode_hours,
+            lr: r.ppo.learning_rate,
+            gamma: r.ppo.gamma,
+            lambda: r.ppo.gae_lambda,
+            clip: r.ppo.clip,
+            ent_coef: r.ppo.entropy_coef,
+            ent_coef_final: r.ppo.entropy_coef_final,
+            vf_coef: r.ppo.value_coef,
+            epochs: r.ppo.epochs,
+            minibatch: r.ppo.batch_size,
+            reward: RewardKind::Pnl,
+            raw_rewards: false,
+            raw_observations: false,
+        }
     }
 }
 
@@ -69,18 +246,10 @@ enum Command {
         /// Day before which everything is read, `YYYY-MM-DD` (UTC; nothing at or after it is used).
         #[arg(long)]
         until: Option<String>,
-        /// PPO updates.
-        #[arg(long, default_value_t = 60)]
-        updates: usize,
-        /// Environments stepped in parallel.
-        #[arg(long, default_value_t = 8)]
-        envs: usize,
-        /// Environment steps per update (all environments together).
-        #[arg(long, default_value_t = 2048)]
-        steps: usize,
-        /// Episode length, hours.
-        #[arg(long, default_value_t = 168)]
-        episode_hours: usize,
+        #[command(flatten)]
+        ppo: PpoArgs,
+        #[command(flatten)]
+        costs: CostArgs,
         /// Seed of the weights, the environments and the minibatches.
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -110,6 +279,8 @@ enum Command {
         /// Seed of the random baseline.
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        #[command(flatten)]
+        costs: CostArgs,
         /// The Markdown report (an `equity.png` is written beside it).
         #[arg(long, default_value = "report.md")]
         report: PathBuf,
@@ -123,6 +294,8 @@ enum Command {
         /// PPO updates.
         #[arg(long, default_value_t = DEMO_UPDATES)]
         updates: usize,
+        #[command(flatten)]
+        costs: CostArgs,
     },
     /// Answer a JSON request (docs/decision-json.md) with a JSON decision.
     Decide {
@@ -188,29 +361,8 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", decide_json(&mut policy, &text)?);
             Ok(())
         }
-        Command::Train {
-            market,
-            until,
-            updates,
-            envs,
-            steps,
-            episode_hours,
-            seed,
-            out,
-            checkpoint_every,
-            resume,
-        } => {
-            anyhow::ensure!(
-                updates > 0 && envs > 0 && steps >= envs,
-                "updates, envs and steps must be positive"
-            );
-            let config = TrainConfig {
-                ppo: PpoConfig { n_steps: steps, ..PpoConfig::default() },
-                envs,
-                updates,
-                seed,
-                env: EnvParams { episode_hours, ..EnvParams::default() },
-            };
+        Command::Train { market, until, ppo, costs, seed, out, checkpoint_every, resume } => {
+            let config = ppo.config(seed, costs.costs()?)?;
             let job = TrainJob {
                 source: market.source(until.as_deref())?,
                 config,
@@ -223,14 +375,16 @@ fn run(cli: Cli) -> Result<()> {
             print_training(&job, &trained);
             Ok(())
         }
-        Command::Evaluate { model, market, to, capital, seed, report } => {
-            let job = EvaluateJob { model, source: market.source(to.as_deref())?, capital, seed, report };
+        Command::Evaluate { model, market, to, capital, seed, costs, report } => {
+            let costs = costs.costs()?;
+            let job =
+                EvaluateJob { model, source: market.source(to.as_deref())?, capital, seed, costs, report };
             let e = evaluate(&job)?;
             println!("{}", e.overall_table());
             eprintln!("wrote {}", job.report.display());
             Ok(())
         }
-        Command::Demo { out, updates } => demo(&out, updates),
+        Command::Demo { out, updates, costs } => demo(&out, updates, costs.costs()?),
         Command::MarketStats { data, from, to } => {
             let (from, to) = (date_ms(&from)? / HOUR_MS, date_ms(&to)? / HOUR_MS);
             let history = History::load(&data, Some(to * HOUR_MS))
@@ -275,17 +429,12 @@ fn print_training(job: &TrainJob, trained: &Trained) {
 }
 
 /// The main job on the built-in market: train, export, evaluate on a held-out market, decide.
-fn demo(out: &std::path::Path, updates: usize) -> Result<()> {
+fn demo(out: &std::path::Path, updates: usize, costs: Costs) -> Result<()> {
     let started = std::time::Instant::now();
+    let args = PpoArgs { updates, ..PpoArgs::default() };
     let job = TrainJob {
-        source: Source::Synthetic { seed: 0, hours: 24 * 180 },
-        config: TrainConfig {
-            ppo: PpoConfig::default(),
-            envs: 8,
-            updates,
-            seed: 0,
-            env: EnvParams::default(),
-        },
+        source: Source::Synthetic { kind: MarketKind::Default, seed: 0, hours: 24 * 180 },
+        config: args.config(0, costs)?,
         out: out.to_path_buf(),
         checkpoint_every: 10,
         resume: false,
@@ -297,12 +446,13 @@ fn demo(out: &std::path::Path, updates: usize) -> Result<()> {
     let evaluation = EvaluateJob {
         model: trained.exported.onnx.clone(),
         // Another seed: a market the policy never saw.
-        source: Source::Synthetic { seed: 1, hours: 24 * 60 },
+        source: Source::Synthetic { kind: MarketKind::Default, seed: 1, hours: 24 * 60 },
         capital: 10_000.0,
         seed: 0,
+        costs,
         report: out.join("report.md"),
     };
-    eprintln!("evaluating on a held-out market against HOLD, random and the rule...");
+    eprintln!("evaluating on a held-out market against HOLD, random, the rule and the ceiling...");
     let e = evaluate(&evaluation)?;
     println!("{}", e.overall_table());
     let file = PolicyFile::from_path(&trained.exported.onnx)?;

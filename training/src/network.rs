@@ -1,12 +1,13 @@
-//! The plan's network in burn, for training: the layers of the engine's native pass
-//! ([`Network`], `docs/model-contract.md`), initialised as PPO wants them, and their conversion
-//! to the native pass.
+//! The plan's network in burn, for training: the observation's normalisation (fitted, not
+//! trained) and the layers of the engine's native pass ([`Network`], `docs/model-contract.md`),
+//! initialised as PPO wants them, and their conversion to the native pass.
 
 use arbpolicy_core::observation::{
     OBSERVATION_LEN, OPPORTUNITIES_OFFSET, PORTFOLIO_OFFSET, POSITIONS_OFFSET,
 };
-use arbpolicy_core::policy::Network;
+use arbpolicy_core::policy::{Network, Normalization};
 use arbpolicy_core::{ACTION_COUNT, MAX_POSITIONS, OPPORTUNITY_SLOTS};
+use burn::module::Param;
 use burn::nn::attention::{MhaInput, MultiHeadAttention, MultiHeadAttentionConfig};
 use burn::nn::{Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
@@ -25,6 +26,11 @@ const OPPORTUNITY_WIDTH: usize = (OBSERVATION_LEN - OPPORTUNITIES_OFFSET) / OPPO
 /// `[batch, 1]`.
 #[derive(Module, Debug)]
 pub struct PolicyNet {
+    /// The normalisation's shift, `[275]`: fitted on the training window, never trained (the
+    /// forward pass detaches it), kept in checkpoints with the weights.
+    shift: Param<Tensor<1>>,
+    /// The normalisation's scale, `[275]`.
+    scale: Param<Tensor<1>>,
     config: Linear,
     portfolio: Linear,
     position: Linear,
@@ -39,6 +45,24 @@ pub struct PolicyNet {
     actor2: Linear,
     critic1: Linear,
     critic2: Linear,
+}
+
+/// The policy's initial action probabilities: HOLD most of the time, an entry now and then, an
+/// exit rarely, so that a position opened while exploring stays open for days (an exit slot is
+/// drawn about once in 250 hours) and a carry trade's payback can be seen at all. With CleanRL's
+/// near-zero actor head every allowed action starts equally likely: 30 of the 36 are entries and 5
+/// exits, so a random book churns positions hourly and learns only that trading costs fees.
+pub const INITIAL_PROBABILITIES: [f64; 3] = [0.9, 0.08, 0.02];
+
+/// The actor output's initial biases for [`INITIAL_PROBABILITIES`] (logits up to a constant).
+fn action_prior() -> Vec<f32> {
+    (0..ACTION_COUNT)
+        .map(|i| {
+            let kind = arbpolicy_core::Action::from_index(i).expect("an action index").kind();
+            let share = [1.0, 30.0, 5.0][kind];
+            (INITIAL_PROBABILITIES[kind] / share).ln() as f32
+        })
+        .collect()
 }
 
 /// Orthogonal initialisation (CleanRL's PPO): weights orthogonal with gain `sqrt(2)` in the body,
@@ -81,7 +105,14 @@ impl PolicyNet {
         }
         // PyTorch's layer norm epsilon, which the engine's native pass uses.
         let norm = |width| LayerNormConfig::new(width).with_epsilon(1e-5).init(device);
+        let identity = Normalization::IDENTITY;
+        let constant = |v: &[f32]| {
+            Param::from_tensor(Tensor::from_data(TensorData::new(v.to_vec(), [OBSERVATION_LEN]), device))
+                .set_require_grad(false)
+        };
         PolicyNet {
+            shift: constant(&identity.shift),
+            scale: constant(&identity.scale),
             config: layer(PORTFOLIO_OFFSET, 16, body, device),
             portfolio: layer(POSITIONS_OFFSET - PORTFOLIO_OFFSET, 32, body, device),
             position: layer(POSITION_WIDTH, 24, body, device),
@@ -93,15 +124,44 @@ impl PolicyNet {
             fusion2: layer(128, 64, body, device),
             norm2: norm(64),
             actor1: layer(64, 32, body, device),
-            actor2: layer(32, ACTION_COUNT, 0.01, device),
+            actor2: {
+                let mut head = layer(32, ACTION_COUNT, 0.01, device);
+                head.bias = Some(Param::from_tensor(Tensor::from_data(
+                    TensorData::new(action_prior(), [ACTION_COUNT]),
+                    device,
+                )));
+                head
+            },
             critic1: layer(64, 32, body, device),
             critic2: layer(32, 1, 1.0, device),
         }
     }
 
+    /// This network with the normalisation `n` (the weights unchanged).
+    pub fn normalized(mut self, n: &Normalization) -> Self {
+        let device = self.shift.val().device();
+        let constant = |v: &[f32]| {
+            Param::from_tensor(Tensor::from_data(TensorData::new(v.to_vec(), [OBSERVATION_LEN]), &device))
+                .set_require_grad(false)
+        };
+        (self.shift, self.scale) = (constant(&n.shift), constant(&n.scale));
+        self
+    }
+
+    /// The normalisation.
+    pub fn normalization(&self) -> Normalization {
+        let read = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().expect("f32 values");
+        let mut n = Normalization::IDENTITY;
+        n.shift.copy_from_slice(&read(self.shift.val()));
+        n.scale.copy_from_slice(&read(self.scale.val()));
+        n
+    }
+
     /// Logits `[batch, 36]` (unmasked) and values `[batch, 1]` of observations `[batch, 275]`.
     pub fn forward(&self, obs: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         let [batch, _] = obs.dims();
+        let (shift, scale) = (self.shift.val().detach(), self.scale.val().detach());
+        let obs = (obs - shift.unsqueeze_dim(0)) * scale.unsqueeze_dim(0);
         let part = |from: usize, to: usize| obs.clone().slice([0..batch, from..to]);
         let config = relu(self.config.forward(part(0, PORTFOLIO_OFFSET)));
         let portfolio = relu(self.portfolio.forward(part(PORTFOLIO_OFFSET, POSITIONS_OFFSET)));
@@ -180,10 +240,11 @@ impl PolicyNet {
         out
     }
 
-    /// The engine's native pass with these weights.
+    /// The engine's native pass with these weights and this normalisation.
     pub fn to_native(&self) -> Box<Network> {
         let parameters = self.parameters();
         let mut network = Box::new(Network::ZERO);
+        network.input = self.normalization();
         let mut next = parameters.iter().copied();
         network.set_parameters(|| next.next().expect("the network's parameter count"));
         assert!(next.next().is_none(), "the network's parameter count");
@@ -208,10 +269,25 @@ pub(crate) mod tests {
         (0..n * OBSERVATION_LEN).map(|_| rng.random_range(-2.0..2.0)).collect()
     }
 
+    /// A normalisation of every kind of feature: shifted, scaled, left alone.
+    pub(crate) fn normalization() -> Normalization {
+        let mut n = Normalization::IDENTITY;
+        for k in 0..OBSERVATION_LEN {
+            n.shift[k] = (k % 7) as f32 * 0.3 - 0.9;
+            n.scale[k] = [1.0, 3.0, 0.05, 2.0][k % 4];
+        }
+        n
+    }
+
     #[test]
     fn the_native_pass_with_its_weights_computes_what_it_does() {
         let d = device();
-        let net = PolicyNet::seeded(&d, 7);
+        for net in [PolicyNet::seeded(&d, 7), PolicyNet::seeded(&d, 7).normalized(&normalization())] {
+            agree(&net);
+        }
+    }
+
+    fn agree(net: &PolicyNet) {
         assert_eq!(net.parameters().len(), 42_341);
         let native = net.to_native();
         let n = 32;
@@ -227,5 +303,6 @@ pub(crate) mod tests {
             worst = worst.max((out.value - values[r]).abs());
         }
         assert!(worst <= 1e-5, "largest difference {worst}");
+        assert_eq!(native.input, net.normalization());
     }
 }

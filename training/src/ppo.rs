@@ -32,8 +32,11 @@ pub struct PpoConfig {
     pub gae_lambda: f32,
     /// Clip range of the probability ratio and of the value change.
     pub clip: f32,
-    /// Weight of the entropy bonus.
+    /// Weight of the entropy bonus (at the first update).
     pub entropy_coef: f32,
+    /// Weight of the entropy bonus at the last update, reached linearly (equal to `entropy_coef`
+    /// for none).
+    pub entropy_coef_final: f32,
     /// Weight of the value loss.
     pub value_coef: f32,
     /// Largest global norm of the gradient.
@@ -52,6 +55,7 @@ impl Default for PpoConfig {
             gae_lambda: 0.95,
             clip: 0.2,
             entropy_coef: 0.01,
+            entropy_coef_final: 0.01,
             value_coef: 0.5,
             max_grad_norm: 0.5,
         }
@@ -322,9 +326,10 @@ mod tests {
         }
         let mut check = Check(&grads, Vec::new(), 0);
         net.visit(&mut check);
-        // 11 linear layers and the 4 attention projections, weight and bias; 2 norms, scale and shift.
-        assert_eq!(check.2, 2 * 15 + 2 * 2);
-        assert!(check.1.is_empty(), "{:?}", check.1);
+        // 11 linear layers and the 4 attention projections, weight and bias; 2 norms, scale and
+        // shift; the observation's normalisation, shift and scale, which is fitted, not trained.
+        assert_eq!(check.2, 2 * 15 + 2 * 2 + 2);
+        assert_eq!(check.1, ["[275]: no gradient", "[275]: no gradient"]);
         assert!(global_norm(&net, &grads) > 0.0);
     }
 

@@ -45,7 +45,11 @@ struct Venue<'a> {
 /// over the 72 hours before `from_hour`.
 pub fn replay(history: &History, from_hour: i64, to_hour: i64) -> Result<MemoryMarket> {
     if to_hour <= from_hour {
-        bail!("the window is empty: from hour {from_hour} to {to_hour}");
+        bail!(
+            "the window {} .. {} is empty: its start is not before its end",
+            crate::history::day_of_hour(from_hour),
+            crate::history::day_of_hour(to_hour)
+        );
     }
     let start = from_hour - LONG_WINDOW_HOURS;
     let span = (to_hour - start) as usize;

@@ -2,6 +2,7 @@
 //! curves, learning curves). Chart text needs a TrueType font: the first of a few usual system
 //! fonts found is used; without one, charts are drawn without text and the report says so.
 
+use crate::ceiling::Ceiling;
 use crate::evaluation::{Metrics, Run};
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
@@ -118,28 +119,42 @@ fn num(x: f64, digits: usize) -> String {
     if x.is_finite() { format!("{x:.digits$}") } else { "–".into() }
 }
 
-/// The comparison table of `runs` (each with its figures), in Markdown.
-pub fn table(runs: &[(&Run, Metrics)]) -> String {
+/// The mark after an agent whose price P&L exceeds its funding P&L.
+pub const PRICE_FLAG: &str = "⚑";
+
+/// The comparison table of `runs` (each with its figures) and, below them, the `ceiling` of the
+/// same books with each agent's share of it, in Markdown; a note under it explains
+/// [`PRICE_FLAG`] when an agent carries it.
+pub fn table(runs: &[(&Run, Metrics)], ceiling: &Ceiling) -> String {
     let mut out = String::from(
-        "| agent | config | total | annual | Sharpe | Sortino | max DD | Calmar | trades/day | win rate \
-         | hold h | funding $ | price $ | fees $ | liq. | util. | HOLD/ENTER/EXIT |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| agent | config | total | annual | of ceiling | Sharpe | Sortino | max DD | Calmar | trades/day \
+         | win rate | profit factor | hold h | funding $ | price $ | fees $ | liq. | util. | HOLD/ENTER/EXIT |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
+    let mut flagged = false;
+    let share = |pnl: f64| {
+        if ceiling.profit() > 0.0 { format!("{:.0} %", 100.0 * pnl / ceiling.profit()) } else { "–".into() }
+    };
     for (run, m) in runs {
         let mix = m.action_mix.map(|x| format!("{:.0}", 100.0 * x));
+        let noise = m.price > m.funding && run.entries > 0;
+        flagged |= noise;
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:+.2} | {:+.2} | {:.2} | {} | {:.1} % | {} % |",
+            "| {}{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:+.2} | {:+.2} | {:.2} | {} | {:.1} % | {} % |",
             run.agent,
+            if noise { format!(" {PRICE_FLAG}") } else { String::new() },
             run.config,
             pct(m.total_return),
             pct(m.annual_return),
+            share(m.funding + m.price - m.fees),
             num(m.sharpe, 2),
             num(m.sortino, 2),
             pct(m.max_drawdown).trim_start_matches('+'),
             num(m.calmar, 2),
             num(m.trades_per_day, 2),
             if m.win_rate.is_finite() { format!("{:.0} %", 100.0 * m.win_rate) } else { "–".into() },
+            num(m.profit_factor, 2),
             num(m.holding_hours, 1),
             m.funding,
             m.price,
@@ -147,6 +162,25 @@ pub fn table(runs: &[(&Run, Metrics)]) -> String {
             m.liquidations,
             100.0 * m.utilization,
             mix.join("/"),
+        );
+    }
+    if let Some((run, _)) = runs.first() {
+        let capital = run.equity[0];
+        let _ = writeln!(
+            out,
+            "| ceiling | {} | {} | – | 100 % | – | – | – | – | {} trades | – | – | – | {:+.2} | – | {:.2} | – | – | – |",
+            run.config,
+            pct(ceiling.profit() / capital),
+            ceiling.trades,
+            ceiling.funding,
+            ceiling.fees,
+        );
+    }
+    if flagged {
+        let _ = writeln!(
+            out,
+            "\n{PRICE_FLAG} price P&L above funding P&L: the agent earned from price moves between the \
+             venues' hourly bars, not from funding; such a result does not carry over to a live book."
         );
     }
     out

@@ -85,7 +85,9 @@ fn train_resume_and_evaluate_on_the_built_in_market() {
     let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
     assert_eq!(csv.lines().count(), 3, "{csv}");
     assert!(
-        csv.starts_with("update,steps,episodes,episode_return,loss,policy_loss,value_loss,entropy,approx_kl")
+        csv.starts_with(
+            "update,steps,episodes,episode_return,reward_mean,entropy_coef,loss,policy_loss,value_loss,entropy,approx_kl"
+        )
     );
     // Two more updates from the checkpoint: the CSV continues.
     let resumed = train("4", &["--resume"]);
@@ -110,8 +112,13 @@ fn train_resume_and_evaluate_on_the_built_in_market() {
     ]);
     assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
     let table = String::from_utf8_lossy(&eval.stdout);
-    for agent in ["| policy | overall |", "| HOLD | overall |", "| random | overall |", "| rule | overall |"]
-    {
+    for agent in [
+        "| policy | overall |",
+        "| HOLD | overall |",
+        "| random | overall |",
+        "| rule | overall |",
+        "| ceiling | overall |",
+    ] {
         assert!(table.contains(agent), "{table}");
     }
     let md = std::fs::read_to_string(&report).unwrap();
@@ -142,4 +149,33 @@ fn train_resume_and_evaluate_on_the_built_in_market() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not an ONNX model"));
     assert_eq!(refused.status.code(), Some(1));
     let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn windows_without_a_tradable_hour_are_refused_by_their_dates() {
+    let data = root().join("../shared/data/funding-history");
+    let data = data.to_str().unwrap();
+    let out = std::env::temp_dir().join(format!("arbpolicy-bad-window-{}", std::process::id()));
+    let out = out.to_str().unwrap();
+    // Before the recorded data begins.
+    let refused =
+        arbpolicy(&["train", "--data", data, "--until", "2019-01-01", "--updates", "1", "--out", out]);
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("2018-01-01 .. 2019-01-01 holds no tradable hour"), "{err}");
+    // Inverted.
+    let refused = arbpolicy(&[
+        "evaluate",
+        "--model",
+        "x.onnx",
+        "--data",
+        data,
+        "--from",
+        "2025-10-01",
+        "--to",
+        "2025-07-01",
+    ]);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("the window 2025-10-01 .. 2025-07-01 is empty"), "{err}");
+    let _ = std::fs::remove_dir_all(out);
 }

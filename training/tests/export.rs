@@ -16,15 +16,11 @@ fn trained() -> (PolicyNet, Vec<f32>) {
     let market =
         SyntheticMarket::generate(2, &SyntheticParams { hours: 24 * 20, ..SyntheticParams::default() });
     let env = EnvParams { episode_hours: 48, ..EnvParams::default() };
-    let config = TrainConfig {
-        ppo: PpoConfig { n_steps: 256, epochs: 2, ..PpoConfig::default() },
-        envs: 4,
-        updates: 2,
-        seed: 9,
-        env,
-    };
+    let ppo = PpoConfig { n_steps: 256, epochs: 2, ..PpoConfig::default() };
+    let config = TrainConfig { envs: 4, ..TrainConfig::new(ppo, 2, 9, env) };
     let net = train(&market, &config, |_| {}).unwrap();
-    let observations = sample_observations(&market, env, &net.to_native(), 256, 4).unwrap();
+    assert!(!net.normalization().is_identity(), "a trained network normalises its inputs");
+    let observations = sample_observations(&market, env, config.fee_rate, &net.to_native(), 256, 4).unwrap();
     (net, observations)
 }
 
@@ -96,8 +92,16 @@ fn parity_catches_a_graph_that_is_not_the_network() {
     // One weight of the critic's output layer (the last 33 parameters) is changed.
     let k = parameters.len() - 10;
     parameters[k] += 0.5;
-    let bytes = onnx_model(&parameters, &[]).unwrap().encode_to_vec();
+    let normalization = net.normalization();
+    let bytes = onnx_model(&parameters, &normalization, &[]).unwrap().encode_to_vec();
     let model = OnnxModel::from_bytes(&bytes).unwrap();
     assert!(parity(&net, &model, &observations).unwrap() > PARITY_TOLERANCE);
-    assert!(onnx_model(&parameters[1..], &[]).is_err());
+    assert!(onnx_model(&parameters[1..], &normalization, &[]).is_err());
+    // So is a graph that normalises otherwise: the shift of one opportunity feature moved.
+    let mut other = normalization.clone();
+    other.shift[OBSERVATION_LEN - 15] += 1.0;
+    let bytes = onnx_model(&net.parameters(), &other, &[]).unwrap().encode_to_vec();
+    let model = OnnxModel::from_bytes(&bytes).unwrap();
+    assert!(parity(&net, &model, &observations).unwrap() > PARITY_TOLERANCE);
+    assert_eq!(model.to_native().unwrap().input, other);
 }

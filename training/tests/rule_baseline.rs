@@ -9,7 +9,7 @@
 //! were entered at the same hour.
 
 use arbpolicy_core::TradingConfig;
-use arbpolicy_train::evaluation::{Rule, run};
+use arbpolicy_train::evaluation::{Costs, Rule, run};
 use arbpolicy_train::history::{HOUR_MS, History, date_ms};
 use arbpolicy_train::replay::replay;
 use std::path::PathBuf;
@@ -74,7 +74,8 @@ fn the_rule_makes_the_independent_backtests_trades_with_the_same_funding_and_pri
         liquidation_buffer: 0.1,
         ..TradingConfig::default()
     };
-    let r = run(&market, &mut Rule::default(), ("reference", config), 10_000.0).unwrap();
+    let costs = Costs { fee_rate: config.fee_rate, slippage: 0.0 };
+    let r = run(&market, &mut Rule::default(), ("reference", config), 10_000.0, costs).unwrap();
     let reference = reference();
     assert_eq!(reference.len(), 7);
     assert_eq!(r.trades.len(), reference.len(), "trades");

@@ -4,6 +4,9 @@
 //!   by a mean-reverting noisy spread, so venue prices are correlated but not equal.
 //! - Each venue's hourly funding rate reverts to a venue-and-coin mean that shifts at random regime
 //!   changes (so the sign of the cross-venue difference flips), with occasional spikes.
+//! - A coin may enter a premium regime ([`SyntheticParams::premium_probability`]): for a stretch of
+//!   days to weeks one venue's funding runs a fixed rate above (or below) the others', the
+//!   persistent difference that pays a carry trade; spikes, by contrast, revert within hours.
 //! - A venue settles at hours divisible by its interval; the settled rate is the sum of its hourly
 //!   rates over the interval. Opportunities use only settled rates and past prices.
 
@@ -55,6 +58,13 @@ pub struct SyntheticParams {
     pub spike_probability: f64,
     /// Standard deviation of a spike.
     pub spike_size: f64,
+    /// Probability per hour that a coin without a premium regime starts one (0: never).
+    pub premium_probability: f64,
+    /// Mean length of a premium regime, hours (each hour it ends with probability one over this).
+    pub premium_hours: f64,
+    /// Hourly funding rate one venue runs above (or, with even odds, below) its own during a
+    /// premium regime.
+    pub premium_rate: f64,
 }
 
 impl Default for SyntheticParams {
@@ -75,8 +85,36 @@ impl Default for SyntheticParams {
             funding_noise: 4.0e-6,
             spike_probability: 0.003,
             spike_size: 1.0e-4,
+            premium_probability: 0.0,
+            premium_hours: 240.0,
+            premium_rate: 0.0,
         }
     }
+}
+
+impl SyntheticParams {
+    /// The learner's health check (`--market edge`): three coins whose typical hours pay nothing
+    /// after costs, with the default market's reverting spikes, and premium regimes of ten days on
+    /// average, about two in five hours of each coin, in which one venue's funding runs 0.004 %
+    /// an hour (0.096 % a day) off the others': a round trip at 0.05 % a side and 2 bp slippage
+    /// (0.28 % of a leg) pays back in three days. The right policy is known: enter a premium
+    /// early, hold it to its end, ignore the spikes.
+    pub fn edge() -> Self {
+        SyntheticParams {
+            coins: 3,
+            premium_probability: 1.0 / 360.0,
+            premium_hours: 240.0,
+            premium_rate: 4.0e-5,
+            ..SyntheticParams::default()
+        }
+    }
+}
+
+/// A coin's premium regime: which venue, at what hourly rate.
+#[derive(Debug, Clone, Copy)]
+struct Premium {
+    venue: usize,
+    rate: f64,
 }
 
 /// The synthetic market generator.
@@ -122,6 +160,7 @@ impl SyntheticMarket {
         for (k, s) in state.iter_mut().enumerate() {
             s.settled = s.hourly_rate * f64::from(venues[k % nv].1);
         }
+        let mut premiums: Vec<Option<Premium>> = vec![None; coins];
         let pairs: Vec<(usize, usize)> = (0..nv).flat_map(|i| (i + 1..nv).map(move |j| (i, j))).collect();
         let mut history: Vec<PairHistory> = vec![PairHistory::default(); coins * pairs.len()];
         let spread_shock = p.spread_noise * libm::sqrt(1.0 - p.spread_persistence * p.spread_persistence);
@@ -137,6 +176,18 @@ impl SyntheticMarket {
                         r += p.jump_size * normal(&mut rng);
                     }
                     prices[c] *= libm::exp(r);
+                    // Drawn only in markets with premiums, so the others stay as they were.
+                    if p.premium_probability > 0.0 {
+                        premiums[c] = match premiums[c] {
+                            Some(_) if rng.random::<f64>() < 1.0 / p.premium_hours.max(1.0) => None,
+                            None if rng.random::<f64>() < p.premium_probability => {
+                                let venue = rng.random_range(0..nv);
+                                let sign = if rng.random::<bool>() { 1.0 } else { -1.0 };
+                                Some(Premium { venue, rate: sign * p.premium_rate })
+                            }
+                            kept => kept,
+                        };
+                    }
                 }
                 for (v, &(venue, interval)) in venues.iter().enumerate() {
                     let s = &mut state[c * nv + v];
@@ -151,6 +202,9 @@ impl SyntheticMarket {
                             s.hourly_rate += p.spike_size * normal(&mut rng);
                         }
                         s.accrued += s.hourly_rate;
+                        if let Some(premium) = premiums[c].filter(|q| q.venue == v) {
+                            s.accrued += premium.rate;
+                        }
                     }
                     let settles = t > 0 && timestamp.rem_euclid(i64::from(interval)) == 0;
                     let price = prices[c] * libm::exp(s.deviation);
@@ -234,5 +288,31 @@ mod tests {
             assert_eq!(settled.len(), 47 / interval as usize);
             assert!(settled.iter().all(|ts| ts % i64::from(interval) == 0));
         }
+    }
+
+    /// Share of hours at which some coin's opportunity has averaged at least `floor` per 8 h over
+    /// the last three days.
+    fn persistent_share(m: &MemoryMarket, floor: f64) -> f64 {
+        let hours =
+            (72..m.hours()).filter(|&t| m.opportunities(t).iter().any(|o| o.profit_8h_3d_avg >= floor));
+        hours.count() as f64 / (m.hours() - 72) as f64
+    }
+
+    #[test]
+    fn the_edge_market_has_persistent_premiums_and_the_default_one_has_none() {
+        let hours = 24 * 240;
+        // Most of a premium of 4e-5 an hour, 3.2e-4 per 8 h, held for three days.
+        let floor = 2.5e-4;
+        let edge = SyntheticMarket::generate(3, &SyntheticParams { hours, ..SyntheticParams::edge() });
+        let share = persistent_share(&edge, floor);
+        let typical =
+            SyntheticMarket::generate(3, &SyntheticParams { hours, coins: 3, ..Default::default() });
+        // The typical market's regimes of a few days reach it too, much less often.
+        let base = persistent_share(&typical, floor);
+        assert!((0.3..0.9).contains(&share) && share > base + 0.15, "{share} vs {base}");
+        // Markets without premiums draw no premium: the default market is what it was before.
+        let params = SyntheticParams { hours: 300, coins: 2, ..Default::default() };
+        let with_knobs = SyntheticParams { premium_hours: 5.0, premium_rate: 1.0, ..params };
+        assert_eq!(SyntheticMarket::generate(4, &params), SyntheticMarket::generate(4, &with_knobs));
     }
 }

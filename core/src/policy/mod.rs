@@ -7,8 +7,10 @@ pub mod decision;
 #[cfg(feature = "onnx")]
 pub mod file;
 pub mod network;
+pub mod normalization;
 #[cfg(feature = "onnx")]
 pub mod onnx;
 
 pub use decision::{Decision, Offer, Policy, PolicyFailure, Request, Selector, decide};
 pub use network::{Network, Output};
+pub use normalization::Normalization;

@@ -1,5 +1,8 @@
 //! The plan's modular PPO network, evaluated natively: no heap, no std, `libm` for math.
 //!
+//! The observation is normalised first ([`Normalization`], the identity for a model without one),
+//! then:
+//!
 //! ```text
 //! config 5 ──Linear 16, ReLU──────────────────────────────┐
 //! portfolio 10 ──Linear 32, ReLU──────────────────────────┤
@@ -14,6 +17,7 @@
 //! compiler vectorises; parameters are read and written in PyTorch's order (`weight[out][in]`, then
 //! `bias`) through [`Network::parameters`] and [`Network::set_parameters`].
 
+use super::normalization::Normalization;
 use crate::observation::{
     CONFIG_OFFSET, OPPORTUNITIES_OFFSET, OPPORTUNITY_NAMES, Observation, PORTFOLIO_OFFSET, POSITION_NAMES,
     POSITIONS_OFFSET,
@@ -256,6 +260,8 @@ impl<const N: usize> LayerNorm<N> {
 /// The modular PPO network.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Network {
+    /// The observation's normalisation, applied before every layer.
+    pub input: Normalization,
     /// Configuration encoder, 5 -> 16.
     pub config: Linear<5, 16>,
     /// Portfolio encoder, 10 -> 32.
@@ -394,8 +400,9 @@ fn forward_dispatch(network: &Network, obs: &[Observation], out: &mut [Output]) 
 }
 
 impl Network {
-    /// A network of zeros.
+    /// A network of zeros, with the identity normalisation.
     pub const ZERO: Network = Network {
+        input: Normalization::IDENTITY,
         config: Linear::ZERO,
         portfolio: Linear::ZERO,
         position: Linear::ZERO,
@@ -463,13 +470,18 @@ impl Network {
     ) -> [Output; N] {
         // Plain loops, no closures: closures handed to library functions are compiled without the
         // chosen instruction set.
+        let mut normalized = [[0.0f32; crate::OBSERVATION_LEN]; N];
+        for n in 0..N {
+            normalized[n] = self.input.apply(obs[n]);
+        }
+        let obs = &normalized;
         let mut config = [[0.0f32; 5]; N];
         let mut portfolio = [[0.0f32; 10]; N];
         let mut context = [[0.0f32; MODEL_DIM]; N];
         for n in 0..N {
-            config[n] = *group(obs[n], CONFIG_OFFSET);
-            portfolio[n] = *group(obs[n], PORTFOLIO_OFFSET);
-            context[n] = self.attention(k, obs[n]);
+            config[n] = *group(&obs[n], CONFIG_OFFSET);
+            portfolio[n] = *group(&obs[n], PORTFOLIO_OFFSET);
+            context[n] = self.attention(k, &obs[n]);
         }
         let config = relu_rows(self.config.rows(k, &config, 0..16));
         let portfolio = relu_rows(self.portfolio.rows(k, &portfolio, 0..32));
@@ -478,7 +490,7 @@ impl Network {
 
         let mut fused = [[0.0f32; 136]; N];
         for n in 0..N {
-            let positions = self.positions(k, obs[n]);
+            let positions = self.positions(k, &obs[n]);
             let parts: [&[f32]; 4] = [&config[n], &portfolio[n], &positions, &opportunities[n]];
             let mut at = 0;
             for part in parts {

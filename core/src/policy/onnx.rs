@@ -2,6 +2,7 @@
 //! conversion of the network's weights into the native [`Network`].
 
 use super::network::{Network, Output};
+use super::normalization::Normalization;
 use crate::action::{ACTION_COUNT, ACTION_VERSION, ActionMask};
 use crate::observation::{OBSERVATION_LEN, OBSERVATION_VERSION, Observation};
 pub use prost::Message;
@@ -547,5 +548,47 @@ pub fn convert(proto: &pb::ModelProto) -> Result<std::boxed::Box<Network>, Model
     let mut network = std::boxed::Box::new(Network::ZERO);
     let mut it = order.into_iter();
     network.set_parameters(|| it.next().expect("counted above"));
+    if let Some(input) = normalization(graph, &constants)? {
+        network.input = input;
+    }
     Ok(network)
+}
+
+/// The normalisation a graph starts with: the observation input feeding `Sub` of a constant shift
+/// of 275 values, whose result feeds `Mul` by a constant scale of 275 values (the layout
+/// `arbpolicy train` exports). `None` when the observation feeds the network directly.
+fn normalization(
+    graph: &pb::GraphProto,
+    constants: &HashMap<&str, (Vec<usize>, Vec<f32>)>,
+) -> Result<Option<Normalization>, ModelError> {
+    let arch = |m: &str| ModelError::Architecture(m.into());
+    let Some(obs) = graph.input.first().map(|i| i.name.as_str()) else {
+        return Ok(None);
+    };
+    let constant_of = |n: &pb::NodeProto, other: &str| {
+        n.input.iter().find(|i| i.as_str() != other).and_then(|i| constants.get(i.as_str()))
+    };
+    let Some(sub) =
+        graph.node.iter().find(|n| n.op_type == "Sub" && n.input.first().is_some_and(|i| i == obs))
+    else {
+        return Ok(None);
+    };
+    let shift = constant_of(sub, obs).ok_or_else(|| arch("the input's Sub has no constant shift"))?;
+    let out = sub.output.first().ok_or_else(|| arch("the input's Sub has no output"))?;
+    let mul = graph
+        .node
+        .iter()
+        .find(|n| n.op_type == "Mul" && n.input.iter().any(|i| i == out))
+        .ok_or_else(|| arch("the input's Sub is not followed by Mul"))?;
+    let scale = constant_of(mul, out).ok_or_else(|| arch("the input's Mul has no constant scale"))?;
+    if shift.1.len() != OBSERVATION_LEN || scale.1.len() != OBSERVATION_LEN {
+        return Err(arch("the input's shift and scale must have 275 values each"));
+    }
+    let mut n = Normalization::IDENTITY;
+    n.shift.copy_from_slice(&shift.1);
+    n.scale.copy_from_slice(&scale.1);
+    if !n.is_finite() {
+        return Err(arch("the input's normalisation is not finite"));
+    }
+    Ok(Some(n))
 }
