@@ -294,3 +294,31 @@ pub fn sample_observations<M: Market + Clone + Send>(
     rows.truncate(count * OBSERVATION_LEN);
     Ok(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_return_scale_is_the_variance_of_everything_seen_and_clips() {
+        let xs: Vec<f64> = (0..50).map(|k| (k as f64 * 0.37).sin() * 3.0 + 0.5).collect();
+        let mut whole = ReturnScale { count: 0.0, mean: 0.0, var: 0.0 };
+        whole.update(&xs);
+        let mut parts = ReturnScale { count: 0.0, mean: 0.0, var: 0.0 };
+        parts.update(&xs[..17]);
+        parts.update(&xs[17..]);
+        parts.update(&[]);
+        let (mean, std) = crate::statistics::mean_std(&xs);
+        for s in [whole, parts] {
+            assert_eq!(s.count, 50.0);
+            assert!((s.mean - mean).abs() < 1e-12 && (s.var - std * std).abs() < 1e-12, "{s:?}");
+        }
+        let s = ReturnScale { count: 10.0, mean: 0.0, var: 4.0 };
+        assert!((s.scale(1.0) - 0.5).abs() < 1e-6);
+        assert_eq!((s.scale(100.0), s.scale(-100.0)), (REWARD_CLIP, -REWARD_CLIP));
+        // The default starts as SB3's: a count of 1e-4 at variance 1, which the first batch outweighs.
+        let mut first = ReturnScale::default();
+        first.update(&xs);
+        assert!((first.var - std * std).abs() < 1e-3);
+    }
+}
