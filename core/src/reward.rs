@@ -3,8 +3,9 @@
 //! `reward = pnl + entry + liquidation + stop_loss` where
 //! - `pnl = (capital_after - capital_before) / initial_capital x 100 x pnl_scale`: funding, price
 //!   P&L, fees and slippage, each counted once;
-//! - `entry = -(entry fees / initial_capital x 100) x entry_fee_scale` when the step opened a
-//!   position, else 0 (a surcharge on the entry's own cost, already inside `pnl`);
+//! - `entry`, when the step opened a position (else 0), by [`EntryPenalty`]: `OfCapital(k)` is
+//!   `-(entry fees / initial_capital x 100) x k` (a surcharge on the entry's own cost, already
+//!   inside `pnl`), `OfSize(k)` the plan's `-(2 x fee_rate x 100) x k`;
 //! - `liquidation = -(liquidation_threshold - d) x liquidation_scale` when the closest liquidation
 //!   distance `d` after the step is below `liquidation_threshold`, else 0;
 //! - `stop_loss = -stop_loss_penalty` when a stop-loss closed a position during the step, else 0.

@@ -260,12 +260,12 @@ mod tests {
 
     /// A market of one coin on two venues that settle every hour, venue `b` paying `rates[h]` an
     /// hour more than `a` (which pays 0) at hour `h`, prices flat.
-    pub(crate) fn two_venues(rates: &[f64]) -> MemoryMarket {
+    fn two_venues(rates: &[f64]) -> MemoryMarket {
         two_coins(&[rates])
     }
 
     /// The same for several coins, each with its own rates.
-    pub(crate) fn two_coins(coins: &[&[f64]]) -> MemoryMarket {
+    fn two_coins(coins: &[&[f64]]) -> MemoryMarket {
         let coin_names = ["BTC", "ETH", "SOL"];
         let (a, b) = (name("alpha").unwrap(), name("beta").unwrap());
         let mut history = vec![PairHistory::default(); coins.len()];

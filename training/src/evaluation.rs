@@ -16,7 +16,8 @@ use rand_pcg::Pcg64Mcg;
 /// Hours in a year of a market that trades around the clock.
 pub const HOURS_PER_YEAR: f64 = 8760.0;
 
-/// What every fill costs a book: the fee per side and the slippage, fractions of a leg's notional.
+/// What every fill costs a book: the fee per side and the slippage, fractions of a leg's notional
+/// (the environment refuses either outside `[0, 0.01]`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Costs {
     /// Taker fee per side and leg (the configurations' `fee_rate`).
@@ -32,19 +33,6 @@ impl Default for Costs {
             fee_rate: arbpolicy_core::config::DEFAULT_FEE_RATE,
             slippage: arbpolicy_core::environment::DEFAULT_SLIPPAGE,
         }
-    }
-}
-
-impl Costs {
-    /// Both within the engine's ranges (`[0, 0.01]`).
-    pub fn validate(&self) -> Result<()> {
-        anyhow::ensure!(
-            (0.0..=0.01).contains(&self.fee_rate) && (0.0..=0.01).contains(&self.slippage),
-            "the fee ({}) and the slippage ({}) must each be a fraction in [0, 0.01]",
-            self.fee_rate,
-            self.slippage
-        );
-        Ok(())
     }
 }
 
@@ -248,7 +236,6 @@ pub fn run<M: Market, A: Agent<M> + ?Sized>(
 ) -> Result<Run> {
     let hours = market.hours();
     anyhow::ensure!(hours >= 2, "the window holds {hours} hours, at least 2 are needed");
-    costs.validate()?;
     let params = EnvParams {
         episode_hours: hours - 1,
         initial_capital: capital,

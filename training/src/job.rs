@@ -39,13 +39,6 @@ impl MarketKind {
         };
         SyntheticParams { hours, ..base }
     }
-
-    fn name(self) -> &'static str {
-        match self {
-            MarketKind::Default => "default",
-            MarketKind::Edge => "edge",
-        }
-    }
 }
 
 /// Where a job's market comes from.
@@ -82,9 +75,8 @@ impl Source {
                 let history = History::load(dir, Some(to * HOUR_MS))
                     .with_context(|| format!("cannot load the data in {}", dir.display()))?;
                 let market = replay(&history, *from, *to)?;
-                let tradable = (0..market.hours()).filter(|&t| !market.opportunities(t).is_empty()).count();
                 anyhow::ensure!(
-                    tradable > 0,
+                    (0..market.hours()).any(|t| !market.opportunities(t).is_empty()),
                     "the window {} .. {} holds no tradable hour: the data in {} has no two venues of a coin \
                      quoted together there",
                     day_of_hour(*from),
@@ -101,7 +93,8 @@ impl Source {
         let day = day_of_hour;
         match self {
             Source::Synthetic { kind, seed, hours } => {
-                format!("built-in {} market, seed {seed}, {hours} hours", kind.name())
+                let name = clap::ValueEnum::to_possible_value(kind).map(|v| v.get_name().to_string());
+                format!("built-in {} market, seed {seed}, {hours} hours", name.unwrap_or_default())
             }
             Source::Recorded { dir, from, to } => {
                 format!("recorded data {} from {} to {} UTC (exclusive)", dir.display(), day(*from), day(*to))
@@ -319,11 +312,6 @@ impl Evaluation {
     pub fn config_table(&self, k: usize) -> String {
         let rows: Vec<_> = self.agents.iter().map(|a| (&a.1[k], Metrics::of(&a.1[k]))).collect();
         table(&rows, &self.ceilings[k])
-    }
-
-    /// The pooled run of the agent called `name`.
-    pub fn overall(&self, name: &str) -> Option<&Run> {
-        self.agents.iter().find(|a| a.0 == name).map(|a| &a.2)
     }
 }
 

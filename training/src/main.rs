@@ -85,10 +85,9 @@ struct CostArgs {
 }
 
 impl CostArgs {
-    fn costs(&self) -> Result<Costs> {
-        let costs = Costs { fee_rate: self.fee, slippage: self.slippage_bps / 1e4 };
-        costs.validate()?;
-        Ok(costs)
+    /// The costs (the environment refuses a fee or slippage outside its range).
+    fn costs(&self) -> Costs {
+        Costs { fee_rate: self.fee, slippage: self.slippage_bps / 1e4 }
     }
 }
 
@@ -194,48 +193,19 @@ impl PpoArgs {
             RewardKind::Pnl => RewardParams::default(),
             RewardKind::Plan => RewardParams::plan(),
         };
-        let env = EnvParams {
-            episode_hours: self.episode_hours,
-            reward,
-            slippage: costs.slippage,
-            ..EnvParams::default()
-        };
-        Ok(TrainConfig {
+        let env = EnvParams { episode_hours: self.episode_hours, reward, ..EnvParams::default() };
+        let config = TrainConfig {
             envs: self.envs,
             normalize_observations: !self.raw_observations,
             scale_rewards: !self.raw_rewards,
-            fee_rate: costs.fee_rate,
             ..TrainConfig::new(ppo, self.updates, seed, env)
-        })
+        };
+        Ok(config.paying(costs))
     }
 }
 
 /// The default of `--updates`.
 const TRAIN_UPDATES: usize = 60;
-
-impl Default for PpoArgs {
-    fn default() -> Self {
-        let r = rec();
-        PpoArgs {
-            updates: TRAIN_UPDATES,
-            envs: r.envs,
-            steps: r.ppo.n_steps,
-            episode_hours: r.env.episode_hours,
-            lr: r.ppo.learning_rate,
-            gamma: r.ppo.gamma,
-            lambda: r.ppo.gae_lambda,
-            clip: r.ppo.clip,
-            ent_coef: r.ppo.entropy_coef,
-            ent_coef_final: r.ppo.entropy_coef_final,
-            vf_coef: r.ppo.value_coef,
-            epochs: r.ppo.epochs,
-            minibatch: r.ppo.batch_size,
-            reward: RewardKind::Pnl,
-            raw_rewards: false,
-            raw_observations: false,
-        }
-    }
-}
 
 #[derive(Subcommand)]
 enum Command {
@@ -362,7 +332,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Train { market, until, ppo, costs, seed, out, checkpoint_every, resume } => {
-            let config = ppo.config(seed, costs.costs()?)?;
+            let config = ppo.config(seed, costs.costs())?;
             let job = TrainJob {
                 source: market.source(until.as_deref())?,
                 config,
@@ -376,7 +346,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Evaluate { model, market, to, capital, seed, costs, report } => {
-            let costs = costs.costs()?;
+            let costs = costs.costs();
             let job =
                 EvaluateJob { model, source: market.source(to.as_deref())?, capital, seed, costs, report };
             let e = evaluate(&job)?;
@@ -384,7 +354,7 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("wrote {}", job.report.display());
             Ok(())
         }
-        Command::Demo { out, updates, costs } => demo(&out, updates, costs.costs()?),
+        Command::Demo { out, updates, costs } => demo(&out, updates, costs.costs()),
         Command::MarketStats { data, from, to } => {
             let (from, to) = (date_ms(&from)? / HOUR_MS, date_ms(&to)? / HOUR_MS);
             let history = History::load(&data, Some(to * HOUR_MS))
@@ -431,10 +401,9 @@ fn print_training(job: &TrainJob, trained: &Trained) {
 /// The main job on the built-in market: train, export, evaluate on a held-out market, decide.
 fn demo(out: &std::path::Path, updates: usize, costs: Costs) -> Result<()> {
     let started = std::time::Instant::now();
-    let args = PpoArgs { updates, ..PpoArgs::default() };
     let job = TrainJob {
         source: Source::Synthetic { kind: MarketKind::Default, seed: 0, hours: 24 * 180 },
-        config: args.config(0, costs)?,
+        config: TrainConfig::recommended(updates, 0).paying(costs),
         out: out.to_path_buf(),
         checkpoint_every: 10,
         resume: false,

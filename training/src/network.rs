@@ -65,6 +65,12 @@ fn action_prior() -> Vec<f32> {
         .collect()
 }
 
+/// One of the normalisation's vectors as a parameter that is not trained.
+fn fitted(values: &[f32; OBSERVATION_LEN], device: &Device) -> Param<Tensor<1>> {
+    Param::from_tensor(Tensor::from_data(TensorData::new(values.to_vec(), [OBSERVATION_LEN]), device))
+        .set_require_grad(false)
+}
+
 /// Orthogonal initialisation (CleanRL's PPO): weights orthogonal with gain `sqrt(2)` in the body,
 /// 0.01 on the actor's output and 1 on the critic's; biases zero.
 fn layer(input: usize, output: usize, gain: f64, device: &Device) -> Linear {
@@ -106,13 +112,9 @@ impl PolicyNet {
         // PyTorch's layer norm epsilon, which the engine's native pass uses.
         let norm = |width| LayerNormConfig::new(width).with_epsilon(1e-5).init(device);
         let identity = Normalization::IDENTITY;
-        let constant = |v: &[f32]| {
-            Param::from_tensor(Tensor::from_data(TensorData::new(v.to_vec(), [OBSERVATION_LEN]), device))
-                .set_require_grad(false)
-        };
         PolicyNet {
-            shift: constant(&identity.shift),
-            scale: constant(&identity.scale),
+            shift: fitted(&identity.shift, device),
+            scale: fitted(&identity.scale, device),
             config: layer(PORTFOLIO_OFFSET, 16, body, device),
             portfolio: layer(POSITIONS_OFFSET - PORTFOLIO_OFFSET, 32, body, device),
             position: layer(POSITION_WIDTH, 24, body, device),
@@ -140,11 +142,7 @@ impl PolicyNet {
     /// This network with the normalisation `n` (the weights unchanged).
     pub fn normalized(mut self, n: &Normalization) -> Self {
         let device = self.shift.val().device();
-        let constant = |v: &[f32]| {
-            Param::from_tensor(Tensor::from_data(TensorData::new(v.to_vec(), [OBSERVATION_LEN]), &device))
-                .set_require_grad(false)
-        };
-        (self.shift, self.scale) = (constant(&n.shift), constant(&n.scale));
+        (self.shift, self.scale) = (fitted(&n.shift, &device), fitted(&n.scale, &device));
         self
     }
 

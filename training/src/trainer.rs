@@ -7,6 +7,7 @@
 //! hours: an episode longer than that is cut at the rollout's end and bootstrapped from its value
 //! there, so one rollout of four environments x 1,024 hours sees six-week carry trades whole.
 
+use crate::evaluation::Costs;
 use crate::network::PolicyNet;
 use crate::ppo::{Batch, LossParts, PpoConfig, step};
 use crate::rollout::{Collector, ReturnScale, Rollout};
@@ -62,6 +63,15 @@ impl TrainConfig {
         };
         let env = EnvParams { episode_hours: 1024, ..EnvParams::default() };
         TrainConfig { envs: 4, ..Self::new(ppo, updates, seed, env) }
+    }
+
+    /// This configuration with every fill paying `costs`.
+    pub fn paying(self, costs: Costs) -> Self {
+        TrainConfig {
+            fee_rate: costs.fee_rate,
+            env: EnvParams { slippage: costs.slippage, ..self.env },
+            ..self
+        }
     }
 
     /// The project's defaults on `env`: 8 environments, the normalisations on, the default fee.
@@ -165,37 +175,46 @@ const OPTIMIZER_FILE: &str = "optimizer.bin";
 const PROGRESS_FILE: &str = "progress.json";
 
 impl<M: Market + Clone + Send> Trainer<M> {
-    /// A fresh run on `market`.
-    pub fn new(market: M, config: TrainConfig) -> Result<Self> {
+    /// A run on `market` with freshly initialised weights, the identity normalisation and no
+    /// update done.
+    fn start(market: M, config: TrainConfig) -> Result<Self> {
         anyhow::ensure!(config.envs > 0, "at least one environment is needed");
         anyhow::ensure!(
             config.ppo.n_steps >= config.envs && config.ppo.batch_size > 1,
             "steps per update must cover every environment and minibatches hold at least 2 steps"
         );
         let device = Device::flex().autodiff();
-        let mut net = PolicyNet::seeded(&device, config.seed);
+        let net = PolicyNet::seeded(&device, config.seed);
+        let optimizer = config.ppo.optimizer();
+        let returns = ReturnScale::default();
+        Ok(Trainer { market, config, device, net: Some(net), optimizer, update: 0, steps: 0, returns })
+    }
+
+    /// A fresh run on `market`.
+    pub fn new(market: M, config: TrainConfig) -> Result<Self> {
+        let mut t = Self::start(market, config)?;
         if config.normalize_observations {
             // Random allowed actions (a network of zeros gives every allowed action the same
             // probability), so that positions are open in many of the observations.
             let rows = crate::rollout::sample_observations(
-                market.clone(),
+                t.market.clone(),
                 config.env,
                 config.fee_rate,
                 &Network::ZERO,
                 NORMALIZATION_SAMPLES,
                 config.seed ^ 0x4E0F,
             )?;
-            net = net.normalized(&crate::normalization::fit(&rows));
+            let net = t.net.take().expect("a network");
+            t.net = Some(net.normalized(&crate::normalization::fit(&rows)));
         }
-        let optimizer = config.ppo.optimizer();
-        let returns = ReturnScale::default();
-        Ok(Trainer { market, config, device, net: Some(net), optimizer, update: 0, steps: 0, returns })
+        Ok(t)
     }
 
     /// A run resumed from the checkpoint in `dir` (written by [`Trainer::save`] with the same
     /// configuration).
     pub fn resume(market: M, config: TrainConfig, dir: &Path) -> Result<Self> {
-        let mut t = Self::new(market, config)?;
+        // The checkpoint's network carries its normalisation: none is fitted again.
+        let mut t = Self::start(market, config)?;
         let progress: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(dir.join(PROGRESS_FILE))
                 .with_context(|| format!("cannot read the checkpoint in {}", dir.display()))?,
