@@ -5,7 +5,7 @@ use arbpolicy_core::EnvParams;
 use arbpolicy_core::config::DEFAULT_FEE_RATE;
 use arbpolicy_core::environment::DEFAULT_SLIPPAGE;
 use arbpolicy_core::json::decide_json;
-use arbpolicy_core::market::{SyntheticMarket, SyntheticParams};
+use arbpolicy_core::market::SyntheticMarket;
 use arbpolicy_core::policy::artifact::ARTIFACT_LEN;
 use arbpolicy_core::policy::onnx::OnnxModel;
 use arbpolicy_core::reward::RewardParams;
@@ -287,6 +287,9 @@ enum Command {
         /// Day after the window, `YYYY-MM-DD` (UTC).
         #[arg(long)]
         to: String,
+        /// The built-in market set beside it (60 days, seed 0).
+        #[arg(long, value_enum, default_value_t = MarketKind::Default)]
+        market: MarketKind,
     },
     /// Convert an ONNX model of the plan's network into a native weights artifact.
     Convert {
@@ -355,14 +358,13 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Demo { out, updates, costs } => demo(&out, updates, costs.costs()),
-        Command::MarketStats { data, from, to } => {
+        Command::MarketStats { data, from, to, market } => {
             let (from, to) = (date_ms(&from)? / HOUR_MS, date_ms(&to)? / HOUR_MS);
             let history = History::load(&data, Some(to * HOUR_MS))
                 .with_context(|| format!("cannot load the data in {}", data.display()))?;
             let recorded = MarketStatistics::of(&replay(&history, from, to)?);
-            let params = SyntheticParams::default();
-            let synthetic = MarketStatistics::of(&SyntheticMarket::generate(0, &params));
-            print!("{}", SideBySide([("recorded", &recorded), ("synthetic (seed 0)", &synthetic)]));
+            let synthetic = MarketStatistics::of(&SyntheticMarket::generate(0, &market.params(24 * 60)));
+            print!("{}", SideBySide([("recorded", &recorded), ("built-in (seed 0)", &synthetic)]));
             Ok(())
         }
         Command::Convert { model, out } => {
