@@ -278,16 +278,16 @@ mod tests {
         let (a, b) = (("a", 100.0, 1e-5), ("b", 100.0, 3e-5));
         // Hours 0..100: above the floor for 80 hours (2e-4 for 40, then 4e-4), a gap of one hour,
         // 10 hours above (too short), then the rest below it.
-        let avg = |t: i64| match t {
-            0..80 => {
-                if t < 40 {
-                    2e-4
-                } else {
-                    4e-4
-                }
+        let avg = |t: i64| {
+            if t < 40 {
+                2e-4
+            } else if t < 80 {
+                4e-4
+            } else if (81..91).contains(&t) {
+                5e-4
+            } else {
+                1e-4
             }
-            81..91 => 5e-4,
-            _ => 1e-4,
         };
         let market = MemoryMarket::new((0..100).map(|t| hour(t, premium(a, b, 1e-4, avg(t)))).collect());
         let s = MarketStatistics::of(&market);
