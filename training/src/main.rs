@@ -353,7 +353,7 @@ fn run(cli: Cli) -> Result<()> {
             let job =
                 EvaluateJob { model, source: market.source(to.as_deref())?, capital, seed, costs, report };
             let e = evaluate(&job)?;
-            println!("{}", e.overall_table());
+            println!("{}\n{}", e.overall_table(), e.significance(job.seed));
             eprintln!("wrote {}", job.report.display());
             Ok(())
         }

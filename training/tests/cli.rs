@@ -121,6 +121,9 @@ fn train_resume_and_evaluate_on_the_built_in_market() {
     ] {
         assert!(table.contains(agent), "{table}");
     }
+    assert!(
+        table.contains("p-value that the policy earns no more an hour") && table.contains("against the rule")
+    );
     let md = std::fs::read_to_string(&report).unwrap();
     assert!(
         md.contains("## conservative")
