@@ -1,6 +1,8 @@
 //! Statistics of an hourly market, the same for the synthetic market and the replay of recorded
 //! data, so the synthetic one can be calibrated against the real one (`docs/market-data.md`).
 
+use arbpolicy_core::config::DEFAULT_FEE_RATE;
+use arbpolicy_core::environment::DEFAULT_SLIPPAGE;
 use arbpolicy_core::market::MemoryMarket;
 use arbpolicy_core::{Name, Opportunity};
 use std::collections::HashMap;
@@ -44,7 +46,7 @@ pub struct MarketStatistics {
 /// trade (coin, long venue, short venue) is offered with a 3-day average funding difference of at
 /// least this, per 8 h: 0.04 % a day, which pays a round trip at 0.05 % a side and 2 bp of
 /// slippage (0.28 % of a leg) within a week.
-pub const PREMIUM_FLOOR_8H: f64 = 0.0028 / 7.0 / 3.0;
+pub const PREMIUM_FLOOR_8H: f64 = 4.0 * (DEFAULT_FEE_RATE + DEFAULT_SLIPPAGE) / 7.0 / 3.0;
 /// The shortest premium regime, hours.
 pub const PREMIUM_MIN_HOURS: usize = 72;
 
