@@ -9,9 +9,10 @@ use crate::config::TradingConfig;
 /// Share of a leg's margin that a price move may consume before the leg is liquidated.
 pub const MAINTENANCE_FRACTION: f64 = 0.9;
 
-/// Relative safety margin taken off the leverage the liquidation buffer allows, so that rounding can
-/// never put a fresh position inside the buffer.
-const BUFFER_SAFETY: f64 = 1e-9;
+/// Room a new position keeps beyond its liquidation buffer, a fraction of the price: its legs may
+/// move 5 % against it before the buffer forces it out. A position opened at the buffer's edge is
+/// closed by the first adverse tick and pays a round trip for nothing.
+pub const ENTRY_ROOM: f64 = 0.05;
 
 /// Margin one leg of notional `size_usd` posts at leverage `leverage`.
 pub fn leg_margin(size_usd: f64, leverage: f64) -> f64 {
@@ -46,11 +47,10 @@ pub fn short_liquidation_distance(price: f64, liquidation: f64) -> f64 {
 }
 
 /// The leverage a new position uses: the user's `max_leverage`, lowered when needed so that the
-/// position starts at least `liquidation_buffer` away from liquidation (`0.9 / L >= buffer`).
+/// position starts [`ENTRY_ROOM`] beyond its liquidation buffer (`0.9 / L >= buffer + 0.05`).
 /// The user's maximum is a cap, never exceeded.
 pub fn entry_leverage(config: &TradingConfig) -> f64 {
-    let buffer_cap = MAINTENANCE_FRACTION / (config.liquidation_buffer * (1.0 + BUFFER_SAFETY));
-    config.max_leverage.min(buffer_cap)
+    config.max_leverage.min(MAINTENANCE_FRACTION / (config.liquidation_buffer + ENTRY_ROOM))
 }
 
 #[cfg(test)]
@@ -85,12 +85,13 @@ mod tests {
     #[test]
     fn entry_leverage_caps_at_user_max_and_buffer() {
         let c = TradingConfig { max_leverage: 3.0, liquidation_buffer: 0.15, ..Default::default() };
-        assert_eq!(entry_leverage(&c), 3.0); // 0.9 / 3 = 0.30 >= 0.15
+        assert_eq!(entry_leverage(&c), 3.0); // 0.9 / 3 = 0.30 >= 0.15 + 0.05
         let c = TradingConfig { max_leverage: 10.0, liquidation_buffer: 0.15, ..Default::default() };
         let l = entry_leverage(&c);
-        assert!(l < 6.0 && l > 5.999_999); // 0.9 / 0.15 = 6, less the safety margin
-        assert!(MAINTENANCE_FRACTION / l >= 0.15);
+        assert!((l - 4.5).abs() < 1e-12); // 0.9 / (0.15 + 0.05)
+        // The legs start 20 % from liquidation: 5 % of price beyond the buffer.
+        assert!((long_liquidation_distance(100.0, long_liquidation_price(100.0, l)) - 0.2).abs() < 1e-12);
         let c = TradingConfig { max_leverage: 10.0, liquidation_buffer: 0.3, ..Default::default() };
-        assert!((entry_leverage(&c) - 3.0).abs() < 1e-8);
+        assert!((entry_leverage(&c) - 0.9 / 0.35).abs() < 1e-12);
     }
 }

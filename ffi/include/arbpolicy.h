@@ -699,7 +699,8 @@ arbp_status arbp_action_mask(const struct arbp_request *request, uint8_t *mask, 
 /**
  * The size of a new position's legs and their leverage: the plan's sizing (`available_capital x
  * target_utilization / max_positions`, times 10 %, 20 % or 30 % for `tier` 0, 1, 2) and the
- * user's leverage lowered so that a new position starts outside the liquidation buffer.
+ * user's leverage lowered so that a new position starts 5 % of its price beyond the liquidation
+ * buffer (`0.9 / leverage >= liquidation_buffer + 0.05`).
  *
  * # Safety
  * `config` readable; `size_usd` and `leverage` writable.
