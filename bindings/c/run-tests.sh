@@ -14,12 +14,12 @@ cargo build --release -p arbpolicy-ffi -p arbpolicy-train
 lib=$root/target/release
 "$lib/arbpolicy" convert --model "$model" --out "$out/policy.arbpnet"
 
-flags=(-std=c11 -Wall -Wextra -Werror -O2 -I ffi/include)
+flags=(-std=c11 -Wall -Wextra -Werror -O2 -I include)
 gcc "${flags[@]}" bindings/c/test_arbpolicy.c "$lib/libarbpolicy.a" -lm -lpthread -ldl -o "$out/test_static"
 gcc "${flags[@]}" bindings/c/test_arbpolicy.c -L "$lib" -larbpolicy -Wl,-rpath,"$lib" -lm -o "$out/test_dynamic"
 gcc "${flags[@]}" bindings/c/example.c -L "$lib" -larbpolicy -Wl,-rpath,"$lib" -o "$out/example_c"
 gcc "${flags[@]}" bindings/c/bench_decide.c -L "$lib" -larbpolicy -Wl,-rpath,"$lib" -o "$out/bench_decide"
-g++ -std=c++17 -Wall -Wextra -Werror -O2 -I ffi/include bindings/cpp/example.cpp -L "$lib" -larbpolicy \
+g++ -std=c++17 -Wall -Wextra -Werror -O2 -I include bindings/cpp/example.cpp -L "$lib" -larbpolicy \
     -Wl,-rpath,"$lib" -o "$out/example_cpp"
 
 echo "--- C test, static library"

@@ -16,4 +16,4 @@ mcs -unsafe -target:library -warnaserror -doc:"$out/ArbPolicy.xml" -out:"$out/Ar
 mcs -warnaserror -r:"$out/ArbPolicy.dll" -out:"$out/ArbPolicy.Tests.exe" bindings/dotnet/tests/Tests.cs
 
 echo "--- C# tests under Mono $(mono --version | sed -n 1p | sed 's/.*version \([0-9.]*\).*/\1/')"
-LD_LIBRARY_PATH="$lib" mono "$out/ArbPolicy.Tests.exe" "$model" "$out/policy.arbpnet" ffi/include/arbpolicy.h
+LD_LIBRARY_PATH="$lib" mono "$out/ArbPolicy.Tests.exe" "$model" "$out/policy.arbpnet" include/arbpolicy.h

@@ -1,4 +1,4 @@
-// The C ABI of ffi/include/arbpolicy.h, declared once for both runtimes: LibraryImport (source
+// The C ABI of include/arbpolicy.h, declared once for both runtimes: LibraryImport (source
 // generated, no runtime marshalling) on .NET 7 and later, DllImport on Mono and older frameworks.
 // Every parameter is a pointer, a SafeHandle or a primitive, so the two marshal identically; strings
 // are converted to and from UTF-8 by the callers (Utf8).
