@@ -668,7 +668,7 @@ arbp_status arbp_decide_json(struct arbp_session *session,
                              size_t *needed);
 
 /**
- * Fill `*out` with the engine's default configuration (the balanced preset: 3x leverage, 60 %
+ * Fill `*out` with the engine's default configuration (the balanced preset: 3x leverage, 50 %
  * utilisation, 3 positions, -2 % stop-loss, 15 % liquidation buffer), `struct_size` included.
  *
  * # Safety

@@ -286,7 +286,7 @@ int main(int argc, char **argv) {
     arbp_config_default(&c);
     double size = 0, leverage = 0;
     CHECK(arbp_position_size(&c, 10000, 0, &size, &leverage) == ARBP_OK, "position size");
-    /* capital x utilisation / max positions x 10 %, at the user's leverage (the default 1x starts 90 % from
+    /* capital x utilisation / max positions x 10 %, at the user's leverage (the default 3x starts 30 % from
      * liquidation, beyond the 15 % buffer and its 5 % room). */
     double expected = 10000 * c.target_utilization / c.max_positions * 0.1;
     CHECK(fabs(size - expected) < 1e-9 && fabs(leverage - c.max_leverage) < 1e-9, "size %f (expected %f) leverage %f",

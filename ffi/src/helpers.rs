@@ -12,7 +12,7 @@ use arbpolicy_core::{SizeTier, TradingConfig, margin, sizing};
 use std::ffi::{CString, c_char};
 use std::sync::OnceLock;
 
-/// Fill `*out` with the engine's default configuration (the balanced preset: 3x leverage, 60 %
+/// Fill `*out` with the engine's default configuration (the balanced preset: 3x leverage, 50 %
 /// utilisation, 3 positions, -2 % stop-loss, 15 % liquidation buffer), `struct_size` included.
 ///
 /// # Safety
