@@ -41,6 +41,10 @@ impl MarketKind {
     }
 }
 
+/// Hours a built-in market runs before its window opens: the longest average an opportunity
+/// carries (3 days).
+pub const WARM_UP: usize = 72;
+
 /// Where a job's market comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
@@ -69,7 +73,10 @@ impl Source {
     pub fn load(&self) -> Result<MemoryMarket> {
         match self {
             Source::Synthetic { kind, seed, hours } => {
-                Ok(SyntheticMarket::generate(*seed, &kind.params(*hours)))
+                // Generated with a lead of WARM_UP hours that is cut off: the window opens with
+                // its 24 h and 3-day averages filled, as a replay of recorded data does.
+                let market = SyntheticMarket::generate(*seed, &kind.params(*hours + WARM_UP));
+                Ok(MemoryMarket::new(market.into_snapshots().split_off(WARM_UP)))
             }
             Source::Recorded { dir, from, to } => {
                 let history = History::load(dir, Some(to * HOUR_MS))
@@ -419,4 +426,25 @@ fn write_report(job: &EvaluateJob, market: &MemoryMarket, e: &Evaluation) -> Res
     }
     std::fs::write(&job.report, md).with_context(|| format!("cannot write {}", job.report.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arbpolicy_core::Market;
+
+    #[test]
+    fn a_built_in_window_opens_after_its_warm_up() {
+        let source = Source::Synthetic { kind: MarketKind::Edge, seed: 3, hours: 200 };
+        let market = source.load().unwrap();
+        let whole = SyntheticMarket::generate(3, &MarketKind::Edge.params(200 + WARM_UP));
+        assert_eq!(market.hours(), 200);
+        assert_eq!(market.timestamp(0), whole.timestamp(WARM_UP));
+        // Its first hour's opportunities carry three days of history: the 3-day averages are not
+        // the hour's own difference, as they are at the generated market's first hour.
+        let first = market.opportunities(0);
+        assert!(!first.is_empty());
+        assert!(first.iter().any(|o| (o.profit_8h_3d_avg - o.profit_8h()).abs() > 1e-9));
+        assert!(whole.opportunities(0).iter().all(|o| (o.profit_8h_3d_avg - o.profit_8h()).abs() < 1e-12));
+    }
 }
