@@ -336,11 +336,52 @@ impl Evaluation {
         )
     }
 
+    /// The figures of `agent`'s pooled book, if it was run.
+    pub fn pooled(&self, agent: &str) -> Option<Metrics> {
+        self.agents.iter().find(|a| a.0 == agent).map(|a| Metrics::of(&a.2))
+    }
+
+    /// `agent`'s net P&L over the pooled ceiling's (NaN when there was nothing to earn).
+    pub fn share_of_ceiling(&self, agent: &str) -> f64 {
+        let ceiling = Ceiling::sum(&self.ceilings).profit();
+        let pnl = self.agents.iter().find(|a| a.0 == agent).map(|a| {
+            let equity = &a.2.equity;
+            equity.last().copied().unwrap_or(0.0) - equity.first().copied().unwrap_or(0.0)
+        });
+        match pnl {
+            Some(pnl) if ceiling > 0.0 => pnl / ceiling,
+            _ => f64::NAN,
+        }
+    }
+
     /// The comparison table of configuration `k`'s books.
     pub fn config_table(&self, k: usize) -> String {
         let rows: Vec<_> = self.agents.iter().map(|a| (&a.1[k], Metrics::of(&a.1[k]))).collect();
         table(&rows, &self.ceilings[k])
     }
+}
+
+/// The learner's health check: train the recommended settings for `updates` updates from `seed`
+/// on the `edge` market (seed 0, 4,320 hours) into `out`, then evaluate the policy on 1,440 hours
+/// of the `edge` market of seed 1, which it never saw, at the default costs (`out/report.md`).
+pub fn health_check(updates: usize, seed: u64, out: &Path) -> Result<Evaluation> {
+    let job = TrainJob {
+        source: Source::Synthetic { kind: MarketKind::Edge, seed: 0, hours: 24 * 180 },
+        config: TrainConfig::recommended(updates, seed),
+        out: out.to_path_buf(),
+        checkpoint_every: updates.max(1),
+        resume: false,
+        progress: false,
+    };
+    let trained = train(&job)?;
+    evaluate(&EvaluateJob {
+        model: trained.exported.onnx,
+        source: Source::Synthetic { kind: MarketKind::Edge, seed: 1, hours: 24 * 60 },
+        capital: 10_000.0,
+        seed: 0,
+        costs: Costs::default(),
+        report: out.join("report.md"),
+    })
 }
 
 /// Run the policy of `job.model` and the three baselines over the window with each representative
