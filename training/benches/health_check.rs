@@ -1,5 +1,5 @@
 //! The learner's health check at full length: the recommended settings trained on the `edge`
-//! market for as many updates as the demo, evaluated on a stretch it never saw, with the share
+//! market (150 updates unless told), evaluated on a stretch it never saw, with the share
 //! of the hindsight ceiling the policy captures (target: 70 %). Prints, asserts nothing.
 //!
 //! `cargo bench -p arbpolicy-train --bench health_check [-- UPDATES SEED...]`
