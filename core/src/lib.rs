@@ -12,6 +12,10 @@
 //! - [`selection`]: the ten opportunities the policy is shown.
 //! - [`observation`] and [`reward`]: the 275-feature observation and the training reward.
 //! - [`market`] and [`environment`]: the hourly market environment used for training and evaluation.
+//! - [`policy`]: the policy runtime, the main use of the crate at inference: the allocation-free
+//!   native forward pass and its weights artifact, the choice of an action from the network's outputs
+//!   under the mask, the whole decision; ONNX models through tract with the `onnx` feature.
+//! - `json` (feature `json`): the host's JSON request and the decision's JSON answer.
 //!
 //! # Units
 //! Core uses fractions everywhere a threshold or a rate is stored: a stop-loss of `-0.02` is a loss of
@@ -37,8 +41,9 @@
 //! ```
 //!
 //! # Features
-//! The crate is `#![no_std]` always and needs no heap. `alloc` adds an owned in-memory market; `std`
-//! adds `std::error::Error` implementations.
+//! The crate is `#![no_std]` always and needs no heap. `alloc` adds an owned in-memory market and the
+//! seeded synthetic market; `std` adds `std::error::Error` implementations; `json` the JSON request
+//! and decision; `onnx` loading ONNX models through tract (both imply `std`).
 #![no_std]
 #![deny(missing_docs)]
 

@@ -13,8 +13,7 @@ use rand::SeedableRng;
 use rand::seq::IteratorRandom;
 use rand_pcg::Pcg64Mcg;
 
-/// Hours in a year of a market that trades around the clock.
-pub const HOURS_PER_YEAR: f64 = 8760.0;
+pub use arbpolicy_core::opportunity::HOURS_PER_YEAR;
 
 /// What every fill costs a book: the fee per side and the slippage, fractions of a leg's notional
 /// (the environment refuses either outside `[0, 0.01]`).

@@ -1,5 +1,7 @@
 //! The `arbpolicy` command line's library: recorded market data and its replay as the environment's
-//! market, the trainable network and masked PPO, and loading a policy from a file of either kind.
+//! market, the trainable network and masked PPO with its training loop and checkpoints, the ONNX
+//! export, evaluation against HOLD, random, the rule and the hindsight ceiling, reports and charts,
+//! and loading a policy from a file of either kind.
 
 pub mod ceiling;
 pub mod evaluation;
