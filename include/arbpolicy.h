@@ -4,9 +4,12 @@
  * Every symbol starts with arbp_. Functions return an arbp_status (ARBP_OK = 0; values are never
  * renumbered); a failing call also sets the calling thread's detail message, which
  * arbp_last_error copies out. No call succeeds partly: on failure its outputs are left as they
- * were (arbp_decide_json reports the size it needs in *needed).
+ * were (arbp_decide_json reports the size it needs in *needed; a buffer of ARBP_DECISION_JSON_MAX
+ * bytes always holds its answer, so a host sizes it once).
  *
- * Version: check arbp_abi_version() == ARBP_ABI_VERSION before anything else.
+ * Version: check arbp_abi_version() == ARBP_ABI_VERSION before anything else. The version is
+ * bumped whenever a function, a struct layout or the meaning of a status changes incompatibly;
+ * status values are never renumbered.
  *
  * Ownership: arbp_model and arbp_session are opaque handles the library allocates; free them with
  * arbp_model_free and arbp_session_free (both accept NULL). Everything else is caller-allocated:
@@ -72,6 +75,11 @@
  * Most open positions.
  */
 #define ARBP_MAX_POSITIONS 5
+
+/**
+ * Size of a buffer that always holds `arbp_decide_json`'s answer with its NUL.
+ */
+#define ARBP_DECISION_JSON_MAX 4096
 
 /**
  * What a call returned. `ARBP_OK` is 0; values are never renumbered, new ones are only added.
@@ -244,8 +252,8 @@ typedef struct arbp_model arbp_model;
 
 /**
  * One thread's session over a model: reuses the runtime's state and buffers between calls. A
- * session must not be used by two threads at once; it keeps its model alive, so the model may be
- * freed before it.
+ * session must not be used by two threads at once; it keeps what it runs alive, so the model may
+ * be freed before it.
  */
 typedef struct arbp_session arbp_session;
 
@@ -652,9 +660,10 @@ arbp_status arbp_decide(struct arbp_session *session,
 
 /**
  * Answer a JSON request (`docs/decision-json.md`) with a JSON decision: `len` bytes of UTF-8 at
- * `json` (no NUL needed) in, the decision NUL-terminated into `out` (`cap` bytes). `*needed` is
- * set to the size the answer needs with its NUL, on success and on `ARBP_BUFFER_TOO_SMALL` (then
- * `out` is untouched); `out` may be NULL with `cap` 0 to ask the size.
+ * `json` (no NUL needed) in, the decision NUL-terminated into `out` (`cap` bytes). A buffer of
+ * `ARBP_DECISION_JSON_MAX` bytes always holds the answer, so one call with it suffices. `*needed`
+ * is set to the size the answer needs with its NUL, on success and on `ARBP_BUFFER_TOO_SMALL`
+ * (then `out` is untouched); `out` may be NULL with `cap` 0 to ask the size.
  *
  * # Safety
  * `session` as for `arbp_decide`; `json` readable for `len` bytes; `out` writable for `cap` bytes;

@@ -109,7 +109,7 @@ fn main() {
     let now = book.positions[0].expect("open position").entry_hour + 30;
     let request = Request { opportunities: Offer::List(&opportunities), portfolio: &book, config, now };
     let native_decision = measure(budget, || {
-        black_box(decide(&mut &*native, black_box(&request), Selector::Greedy).expect("decision"));
+        black_box(decide(&*native, black_box(&request), Selector::Greedy).expect("decision"));
     });
     let tract_decision = measure(budget, || {
         black_box(decide(&mut session, black_box(&request), Selector::Greedy).expect("decision"));

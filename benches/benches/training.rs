@@ -6,7 +6,8 @@
 use arbpolicy_benches::{market, stepper};
 use arbpolicy_core::EnvParams;
 use arbpolicy_core::market::{SyntheticMarket, SyntheticParams};
-use arbpolicy_train::history::{HOUR_MS, History, date_ms};
+use arbpolicy_core::time::HOUR_MS;
+use arbpolicy_train::history::{History, date_ms};
 use arbpolicy_train::ppo::PpoConfig;
 use arbpolicy_train::replay::replay;
 use arbpolicy_train::trainer::{TrainConfig, Trainer};

@@ -1,15 +1,14 @@
 /* The hourly question, asked through the C ABI: load a policy, open a session, decide.
- * Usage: example MODEL REQUEST.json */
+ * Usage: example MODEL REQUEST.json
+ * Every path out of main frees what was allocated before it. */
 #include "arbpolicy.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 
-static int fail(const char *what, arbp_status status) {
+static void report(const char *what, arbp_status status) {
     char message[512];
     arbp_last_error(message, sizeof message);
     fprintf(stderr, "%s failed: %s\n  %s\n", what, arbp_status_str(status), message);
-    return 1;
 }
 
 int main(int argc, char **argv) {
@@ -21,31 +20,45 @@ int main(int argc, char **argv) {
         fprintf(stderr, "library ABI %u, header %d\n", arbp_abi_version(), ARBP_ABI_VERSION);
         return 1;
     }
-    arbp_model *model = NULL;
-    arbp_status status = arbp_model_load_file(argv[1], &model);
-    if (status != ARBP_OK) return fail("loading the model", status);
-    arbp_session *session = NULL;
-    status = arbp_session_new(model, &session);
-    if (status != ARBP_OK) return fail("opening a session", status);
-
+    static char request[1 << 16];
     FILE *f = fopen(argv[2], "rb");
     if (!f) {
         perror(argv[2]);
         return 1;
     }
-    char request[1 << 16];
     size_t len = fread(request, 1, sizeof request, f);
+    int truncated = !feof(f);
     fclose(f);
+    if (truncated) {
+        fprintf(stderr, "%s: larger than %zu bytes\n", argv[2], sizeof request);
+        return 1;
+    }
 
+    int rc = 1;
+    arbp_model *model = NULL;
+    arbp_session *session = NULL;
+    arbp_status status = arbp_model_load_file(argv[1], &model);
+    if (status != ARBP_OK) {
+        report("loading the model", status);
+        goto done;
+    }
+    status = arbp_session_new(model, &session);
+    if (status != ARBP_OK) {
+        report("opening a session", status);
+        goto done;
+    }
+    /* A buffer of ARBP_DECISION_JSON_MAX bytes always holds the answer: one call. */
+    static char decision[ARBP_DECISION_JSON_MAX];
     size_t needed = 0;
-    arbp_decide_json(session, request, len, NULL, 0, &needed); /* ask the size */
-    char *decision = malloc(needed);
-    status = arbp_decide_json(session, request, len, decision, needed, &needed);
-    if (status != ARBP_OK) return fail("deciding", status);
+    status = arbp_decide_json(session, request, len, decision, sizeof decision, &needed);
+    if (status != ARBP_OK) {
+        report("deciding", status);
+        goto done;
+    }
     printf("arbpolicy %s decided:\n%s\n", arbp_version_string(), decision);
-
-    free(decision);
+    rc = 0;
+done:
     arbp_session_free(session);
     arbp_model_free(model);
-    return 0;
+    return rc;
 }

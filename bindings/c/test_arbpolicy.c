@@ -240,7 +240,7 @@ int main(int argc, char **argv) {
     char *json = read_file(request_path, &json_len);
     size_t needed = 0;
     CHECK(arbp_decide_json(s_native, json, json_len, NULL, 0, &needed) == ARBP_BUFFER_TOO_SMALL, "size query");
-    CHECK(needed > 100, "needed %zu", needed);
+    CHECK(needed > 100 && needed <= ARBP_DECISION_JSON_MAX, "needed %zu, bound %d", needed, ARBP_DECISION_JSON_MAX);
     /* Room to spare: the ONNX answer below may print its probabilities with more digits. */
     char *answer = malloc(needed + 4096);
     size_t again = 0;

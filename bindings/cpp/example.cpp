@@ -38,9 +38,9 @@ class session {
     }
 
     std::string decide_json(const std::string &request) {
+        // A buffer of ARBP_DECISION_JSON_MAX bytes always holds the answer: one call.
         size_t needed = 0;
-        arbp_decide_json(session_.get(), request.data(), request.size(), nullptr, 0, &needed);
-        std::string out(needed, '\0');
+        std::string out(ARBP_DECISION_JSON_MAX, '\0');
         check(arbp_decide_json(session_.get(), request.data(), request.size(), out.data(), out.size(), &needed),
               "decide");
         out.resize(needed - 1);

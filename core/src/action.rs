@@ -91,22 +91,54 @@ impl SizeTier {
     }
 }
 
+/// A slot of `N`: an index below `N`, checked once where it is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Slot<const N: usize>(u8);
+
+/// One of the ten opportunity slots the policy is shown, 0-9.
+pub type OpportunitySlot = Slot<OPPORTUNITY_SLOTS>;
+/// One of the five execution slots of the book, 0-4.
+pub type PositionSlot = Slot<MAX_POSITIONS>;
+
+impl<const N: usize> Slot<N> {
+    /// Every slot, in order.
+    pub const ALL: [Slot<N>; N] = {
+        let mut all = [Slot(0); N];
+        let mut i = 0;
+        while i < N {
+            all[i] = Slot(i as u8);
+            i += 1;
+        }
+        all
+    };
+
+    /// Slot `index`, or `None` when it is not below `N`.
+    pub const fn new(index: usize) -> Option<Self> {
+        if index < N { Some(Slot(index as u8)) } else { None }
+    }
+
+    /// Its index, below `N`.
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 /// One action of the 36-action space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     /// Do nothing.
     Hold,
-    /// Open a position on opportunity slot `slot` (0-9) at size `size`.
+    /// Open a position on an opportunity slot at a size.
     Enter {
-        /// The opportunity slot, 0-9.
-        slot: u8,
+        /// The opportunity slot.
+        slot: OpportunitySlot,
         /// The size tier.
         size: SizeTier,
     },
-    /// Close the position in execution slot `slot` (0-4).
+    /// Close the position in an execution slot.
     Exit {
-        /// The execution slot, 0-4.
-        slot: u8,
+        /// The execution slot.
+        slot: PositionSlot,
     },
 }
 
@@ -134,28 +166,24 @@ impl Action {
             1..=30 => {
                 let k = i - ENTER_BASE;
                 let size = SizeTier::ALL[usize::from(k) / OPPORTUNITY_SLOTS];
-                Ok(Action::Enter { slot: k % OPPORTUNITY_SLOTS as u8, size })
+                Ok(Action::Enter { slot: Slot(k % OPPORTUNITY_SLOTS as u8), size })
             }
-            _ => Ok(Action::Exit { slot: i - EXIT_BASE }),
+            _ => Ok(Action::Exit { slot: Slot(i - EXIT_BASE) }),
         }
     }
 
-    /// This action's index (0-35); `None` for an `Enter` or `Exit` built by hand with a slot out of
-    /// range.
-    pub fn index(self) -> Option<u8> {
-        match self {
-            Action::Hold => Some(0),
-            Action::Enter { slot, size } if usize::from(slot) < OPPORTUNITY_SLOTS => {
-                Some(ENTER_BASE + size.ordinal() * OPPORTUNITY_SLOTS as u8 + slot)
-            }
-            Action::Exit { slot } if usize::from(slot) < MAX_POSITIONS => Some(EXIT_BASE + slot),
-            _ => None,
-        }
+    /// This action's index, 0-35.
+    pub fn index(self) -> usize {
+        usize::from(match self {
+            Action::Hold => 0,
+            Action::Enter { slot, size } => ENTER_BASE + size.ordinal() * OPPORTUNITY_SLOTS as u8 + slot.0,
+            Action::Exit { slot } => EXIT_BASE + slot.0,
+        })
     }
 
-    /// The action's name, e.g. `ENTER_OPP_3_MEDIUM`; `None` for a slot out of range.
-    pub fn name(self) -> Option<&'static str> {
-        self.index().map(|i| NAMES[usize::from(i)])
+    /// The action's name, e.g. `ENTER_OPP_3_MEDIUM`.
+    pub fn name(self) -> &'static str {
+        NAMES[self.index()]
     }
 
     /// The action with this exact name.
@@ -170,7 +198,7 @@ impl Action {
 
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name().unwrap_or("INVALID_SLOT"))
+        f.write_str(self.name())
     }
 }
 
@@ -194,7 +222,7 @@ impl ActionMask {
 
     /// Whether `action` is allowed.
     pub fn allows_action(self, action: Action) -> bool {
-        action.index().is_some_and(|i| self.allows(usize::from(i)))
+        self.allows(action.index())
     }
 
     /// Allow or forbid action `index` (ignored when out of range).
@@ -246,8 +274,8 @@ mod tests {
     fn index_action_and_name_round_trip() {
         for (i, &name) in NAMES.iter().enumerate() {
             let a = Action::from_index(i).unwrap();
-            assert_eq!(a.index(), Some(i as u8));
-            let n = a.name().unwrap();
+            assert_eq!(a.index(), i);
+            let n = a.name();
             assert_eq!(n, name);
             assert_eq!(Action::from_name(n).unwrap(), a);
         }
@@ -266,9 +294,12 @@ mod tests {
         assert_eq!(NAMES[30], "ENTER_OPP_9_LARGE");
         assert_eq!(NAMES[31], "EXIT_POS_0");
         assert_eq!(NAMES[35], "EXIT_POS_4");
-        assert_eq!(Action::from_index(14).unwrap(), Action::Enter { slot: 3, size: SizeTier::Medium });
-        assert_eq!(Action::Enter { slot: 10, size: SizeTier::Small }.index(), None);
-        assert_eq!(Action::Exit { slot: 5 }.index(), None);
+        let slot = OpportunitySlot::new(3).unwrap();
+        assert_eq!(Action::from_index(14).unwrap(), Action::Enter { slot, size: SizeTier::Medium });
+        // A slot out of range cannot be made, so neither can its action.
+        assert_eq!(OpportunitySlot::new(10), None);
+        assert_eq!(PositionSlot::new(5), None);
+        assert_eq!(PositionSlot::ALL.map(PositionSlot::index), [0, 1, 2, 3, 4]);
     }
 
     #[test]

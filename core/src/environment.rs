@@ -253,15 +253,14 @@ impl<M: Market> Environment<M> {
         if self.done {
             return Err(Error::EpisodeOver);
         }
-        let index = action.index().ok_or(Error::UnknownAction { index: usize::MAX })?;
-        if !self.last.mask.allows(usize::from(index)) {
+        let index = action.index();
+        if !self.last.mask.allows(index) {
             return Err(Error::ActionNotAllowed { index });
         }
         // The order, decided at t.
         let entry = match action {
             Action::Enter { slot, size } => {
-                let i =
-                    self.selection.input_index(usize::from(slot)).ok_or(Error::ActionNotAllowed { index })?;
+                let i = self.selection.input_index(slot.index()).ok_or(Error::ActionNotAllowed { index })?;
                 let opportunity = self.market.opportunities(self.t)[i];
                 let plan = mask::plan_entry(&self.config, &self.portfolio, &opportunity, size)
                     .map_err(|_| Error::ActionNotAllowed { index })?;
@@ -283,7 +282,7 @@ impl<M: Market> Environment<M> {
             self.portfolio.entries_halted = false;
         }
         match (action, entry) {
-            (Action::Exit { slot }, _) => self.close(usize::from(slot), ExitReason::Policy, &mut info),
+            (Action::Exit { slot }, _) => self.close(slot.index(), ExitReason::Policy, &mut info),
             (_, Some((opportunity, size))) => self.enter(&opportunity, size, &mut info),
             _ => {}
         }
@@ -419,12 +418,7 @@ impl<M: Market> Environment<M> {
     fn enter(&mut self, decided: &Opportunity, size: f64, info: &mut StepInfo) {
         let (market, t) = (&self.market, self.t);
         let fill_leg = |leg: &Leg| {
-            usable_quote(market, t, &decided.coin, &leg.venue).map(|q| Leg {
-                venue: leg.venue,
-                price: q.price,
-                funding_rate: q.funding_rate,
-                interval_hours: q.interval_hours,
-            })
+            usable_quote(market, t, &decided.coin, &leg.venue).map(|q| Leg::quoted(leg.venue, &q))
         };
         let (Some(long), Some(short)) = (fill_leg(&decided.long), fill_leg(&decided.short)) else {
             info.entry_rejected = Some(EntryBlock::NoQuote);

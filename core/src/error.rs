@@ -49,7 +49,7 @@ pub enum Error {
     /// The action is not allowed in the current state (the action mask forbids it).
     ActionNotAllowed {
         /// The action's index.
-        index: u8,
+        index: usize,
     },
     /// A computed observation feature is not finite (an input overflowed `f32`).
     NonFiniteFeature {
@@ -93,7 +93,7 @@ impl fmt::Display for Error {
                 write!(f, "action index {index} does not exist (0 to 35)")
             }
             Error::ActionNotAllowed { index } => {
-                write!(f, "action {} is not allowed by the action mask", crate::action::NAMES[index as usize])
+                write!(f, "action {} is not allowed by the action mask", crate::action::NAMES[index])
             }
             Error::NonFiniteFeature { index } => {
                 write!(f, "observation feature {index} is not finite: an input is too large for f32")

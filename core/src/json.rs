@@ -11,20 +11,13 @@ use crate::opportunity::{Leg, Opportunity};
 use crate::policy::decision::{Decision, Offer, Policy, Request, Selector, decide};
 use crate::portfolio::Portfolio;
 use crate::position::{Position, PositionLeg};
+use crate::time::hour_of_unix_ms;
 use crate::{MAX_OPPORTUNITIES, MAX_POSITIONS, name};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::string::{String, ToString};
 use std::vec::Vec;
-
-/// Milliseconds in an hour.
-const HOUR_MS: i64 = 3_600_000;
-
-/// The hour (since the Unix epoch) holding a Unix time in milliseconds, as requests give times.
-pub fn hour_of_unix_ms(ms: i64) -> i64 {
-    ms.div_euclid(HOUR_MS)
-}
 
 /// Why a JSON request could not be answered.
 #[non_exhaustive]
@@ -459,8 +452,13 @@ impl DecisionJson {
     }
 }
 
-/// Answer a JSON request with a JSON decision.
-pub fn decide_json<P: Policy>(policy: &mut P, request: &str) -> Result<String, JsonError> {
+/// The longest answer [`decide_json`] gives, in bytes, with room for a terminating NUL: every
+/// name at its 16 bytes, each a control character JSON escapes in 6, every number at its longest
+/// (`tests/json.rs` builds that answer). A buffer of this size always holds the decision.
+pub const DECISION_JSON_MAX: usize = 4096;
+
+/// Answer a JSON request with a JSON decision, at most [`DECISION_JSON_MAX`] - 1 bytes.
+pub fn decide_json(policy: impl Policy, request: &str) -> Result<String, JsonError> {
     let owned = parse_request(request)?;
     let decision = decide(policy, &owned.request(), owned.selector)?;
     serde_json::to_string_pretty(&DecisionJson::from_decision(&decision))

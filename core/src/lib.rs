@@ -12,9 +12,11 @@
 //! - [`selection`]: the ten opportunities the policy is shown.
 //! - [`observation`] and [`reward`]: the 275-feature observation and the training reward.
 //! - [`market`] and [`environment`]: the hourly market environment used for training and evaluation.
+//! - [`time`]: hours since the epoch, as the engine counts time, from hosts' Unix milliseconds.
 //! - [`policy`]: the policy runtime, the main use of the crate at inference: the allocation-free
-//!   native forward pass and its weights artifact, the choice of an action from the network's outputs
-//!   under the mask, the whole decision; ONNX models through tract with the `onnx` feature.
+//!   native forward pass and its weights artifact, the network's layers described once
+//!   (`policy::architecture`), the choice of an action from the network's outputs under the mask,
+//!   the whole decision; ONNX models through tract with the `onnx` feature.
 //! - `json` (feature `json`): the host's JSON request and the decision's JSON answer.
 //!
 //! # Units
@@ -71,8 +73,9 @@ pub mod reward;
 pub mod risk;
 pub mod selection;
 pub mod sizing;
+pub mod time;
 
-pub use action::{ACTION_COUNT, Action, ActionMask, SizeTier};
+pub use action::{ACTION_COUNT, Action, ActionMask, OpportunitySlot, PositionSlot, SizeTier};
 pub use config::TradingConfig;
 pub use environment::{EnvParams, Environment, Step, StepInfo};
 pub use error::{Bounds, Error};

@@ -17,7 +17,7 @@
 //! EXIT `j` is allowed exactly when slot `j` holds a position. HOLD is always allowed. With an invalid
 //! configuration or portfolio no ENTER is allowed.
 
-use crate::action::{Action, ActionMask, SizeTier};
+use crate::action::{Action, ActionMask, OpportunitySlot, PositionSlot, SizeTier};
 use crate::config::TradingConfig;
 use crate::error::Error;
 use crate::opportunity::Opportunity;
@@ -202,9 +202,9 @@ pub fn action_mask(config: &TradingConfig, portfolio: &Portfolio, slots: &Slots<
 /// HOLD and the EXIT of every active slot.
 fn hold_and_exits(portfolio: &Portfolio) -> ActionMask {
     let mut mask = ActionMask::hold_only();
-    for (j, p) in portfolio.positions.iter().enumerate() {
+    for (slot, p) in PositionSlot::ALL.into_iter().zip(&portfolio.positions) {
         if p.is_some() {
-            mask.set(usize::from(Action::Exit { slot: j as u8 }.index().expect("slot < 5")), true);
+            mask.set(Action::Exit { slot }.index(), true);
         }
     }
     mask
@@ -218,7 +218,7 @@ pub(crate) fn mask_of_valid(config: &TradingConfig, portfolio: &Portfolio, slots
         return mask;
     }
     let sizes = SizeTier::ALL.map(|tier| (tier, gate.size(tier)));
-    for (i, opportunity) in slots.iter().enumerate() {
+    for (slot, opportunity) in OpportunitySlot::ALL.into_iter().zip(slots.iter()) {
         let Some(opportunity) = opportunity else {
             continue;
         };
@@ -227,8 +227,7 @@ pub(crate) fn mask_of_valid(config: &TradingConfig, portfolio: &Portfolio, slots
         }
         for (tier, size) in sizes {
             if gate.check_size(size).is_ok() {
-                let action = Action::Enter { slot: i as u8, size: tier };
-                mask.set(usize::from(action.index().expect("slot < 10")), true);
+                mask.set(Action::Enter { slot, size: tier }.index(), true);
             }
         }
     }
@@ -247,8 +246,8 @@ mod tests {
         Slots::new(s).unwrap()
     }
 
-    fn enter(slot: u8, size: SizeTier) -> usize {
-        usize::from(Action::Enter { slot, size }.index().unwrap())
+    fn enter(slot: usize, size: SizeTier) -> usize {
+        Action::Enter { slot: crate::OpportunitySlot::new(slot).unwrap(), size }.index()
     }
 
     #[test]

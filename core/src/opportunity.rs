@@ -8,6 +8,7 @@
 
 use crate::Name;
 use crate::error::{Error, FINITE, INTERVAL, NON_NEGATIVE, PRICE, RATE, check_all};
+use crate::market::Quote;
 
 /// Hours in a year of a 24/7 market.
 pub const HOURS_PER_YEAR: f64 = 8760.0;
@@ -33,7 +34,17 @@ pub struct Leg {
     pub interval_hours: f64,
 }
 
-impl Leg {}
+impl Leg {
+    /// The leg on `venue` at its quote.
+    pub fn quoted(venue: Name, quote: &Quote) -> Leg {
+        Leg {
+            venue,
+            price: quote.price,
+            funding_rate: quote.funding_rate,
+            interval_hours: quote.interval_hours,
+        }
+    }
+}
 
 /// A cross-exchange funding-rate arbitrage opportunity with the market statistics the policy sees.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -6,7 +6,9 @@ use arbpolicy_core::policy::choice::MASKED_LOGIT;
 use arbpolicy_core::policy::decision::Override;
 use arbpolicy_core::policy::{Network, Offer, Output, Policy, PolicyFailure, Request, Selector, decide};
 use arbpolicy_core::selection::Selection;
-use arbpolicy_core::{ACTION_COUNT, Action, ActionMask, Observation, Opportunity, margin, mask, observation};
+use arbpolicy_core::{
+    ACTION_COUNT, Action, ActionMask, Observation, Opportunity, PositionSlot, margin, mask, observation,
+};
 use common::strategies::*;
 use proptest::prelude::*;
 use std::sync::OnceLock;
@@ -102,7 +104,7 @@ proptest! {
             Action::Enter { slot, size } => {
                 prop_assert!(d.reasoning.override_reason.is_none());
                 let i = d.opportunity_index.unwrap();
-                prop_assert_eq!(Some(i), selection.input_index(usize::from(slot)));
+                prop_assert_eq!(Some(i), selection.input_index(slot.index()));
                 let o = &opportunities[i];
                 prop_assert!(o.validate().is_ok());
                 let plan = mask::plan_entry(&config, &book, o, size).unwrap();
@@ -112,8 +114,8 @@ proptest! {
                 prop_assert!(margin::MAINTENANCE_FRACTION / plan.leverage >= config.liquidation_buffer);
             }
             Action::Exit { slot } => {
-                prop_assert!(book.positions[usize::from(slot)].is_some());
-                prop_assert_eq!(d.position_index, Some(usize::from(slot)));
+                prop_assert!(book.positions[slot.index()].is_some());
+                prop_assert_eq!(d.position_index, Some(slot.index()));
             }
             Action::Hold => {}
         }
@@ -141,7 +143,7 @@ fn risk_overrides_come_before_the_policy() {
     book.positions[2] = Some(losing);
     let request = Request { opportunities: Offer::List(&[o]), portfolio: &book, config, now: 5 };
     let d = decide(&mut Model::Adversarial, &request, Selector::Greedy).unwrap();
-    assert_eq!(d.action, Action::Exit { slot: 2 });
+    assert_eq!(d.action, Action::Exit { slot: PositionSlot::ALL[2] });
     assert_eq!(d.reasoning.override_reason, Some(Override::Risk(arbpolicy_core::risk::ExitReason::StopLoss)));
     assert_eq!(d.probability, 1.0);
 }
@@ -168,7 +170,7 @@ fn an_entry_names_the_callers_opportunity_with_size_and_leverage() {
     let config = arbpolicy_core::TradingConfig::balanced();
     let request = Request { opportunities: Offer::List(&opportunities), portfolio: &book, config, now: 0 };
     let d = decide(&mut Wants(21), &request, Selector::Greedy).unwrap();
-    assert_eq!(d.action.name(), Some("ENTER_OPP_0_LARGE"));
+    assert_eq!(d.action.name(), "ENTER_OPP_0_LARGE");
     assert_eq!(d.opportunity_index, Some(1));
     assert!((d.size_usd.unwrap() - 10_000.0 * 0.5 / 3.0 * 0.3).abs() < 1e-9);
     assert_eq!(d.leverage, Some(3.0));

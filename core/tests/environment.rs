@@ -5,10 +5,10 @@ mod common;
 use arbpolicy_core::environment::{EnvParams, Environment};
 use arbpolicy_core::reward::RewardParams;
 use arbpolicy_core::risk::ExitReason;
-use arbpolicy_core::{Action, Error, SizeTier, TradingConfig};
+use arbpolicy_core::{Action, Error, OpportunitySlot, PositionSlot, SizeTier, TradingConfig};
 use common::{Hour, flat, market};
 
-const ENTER_LARGE: Action = Action::Enter { slot: 0, size: SizeTier::Large };
+const ENTER_LARGE: Action = Action::Enter { slot: OpportunitySlot::ALL[0], size: SizeTier::Large };
 
 /// The figures below are worked at the plan's 0.1 % fee, without slippage, with the plan's reward.
 fn env(hours: &[Hour], episode_hours: usize) -> Environment<arbpolicy_core::market::MemoryMarket> {
@@ -54,7 +54,7 @@ fn funding_accrues_at_each_venues_own_settlements() {
     let p = e.portfolio().positions[0].unwrap();
     assert!(close(p.funding_received, 0.07) && close(p.funding_paid, 0.05));
     // Exit decided at t = 8 fills at t = 9, a settlement hour: the settlement is still received.
-    let s = *e.step(Action::Exit { slot: 0 }).unwrap();
+    let s = *e.step(Action::Exit { slot: PositionSlot::ALL[0] }).unwrap();
     assert!(close(s.info.funding, 0.01));
     assert!(close(s.info.fees, 1.0));
     let trade = s.info.closed[0].unwrap();
@@ -83,7 +83,7 @@ fn orders_fill_at_the_next_hours_prices() {
     let expected = 900.0 * 500.0 / 50_100.0 - 800.0 * 500.0 / 50_200.0;
     assert!(close(s.info.price_pnl, expected));
     // The exit decided at t = 2 (prices 51,000) fills at t = 3 (49,000 / 49,500).
-    let s = *e.step(Action::Exit { slot: 0 }).unwrap();
+    let s = *e.step(Action::Exit { slot: PositionSlot::ALL[0] }).unwrap();
     let exit_fees = 0.001 * (500.0 / 50_100.0 * 49_000.0 + 500.0 / 50_200.0 * 49_500.0);
     assert!(close(s.info.fees, exit_fees));
     let price_total = -1100.0 * 500.0 / 50_100.0 + 700.0 * 500.0 / 50_200.0;
@@ -211,10 +211,13 @@ fn masked_actions_and_bad_setups_are_errors() {
     assert!(e.reset_at(0, TradingConfig { max_positions: 9, ..plan() }).is_err());
     let (_, mask) = e.reset_at(0, plan()).unwrap();
     assert!(!mask.allows(31));
-    assert_eq!(e.step(Action::Exit { slot: 0 }), Err(Error::ActionNotAllowed { index: 31 }));
+    assert_eq!(
+        e.step(Action::Exit { slot: PositionSlot::ALL[0] }),
+        Err(Error::ActionNotAllowed { index: 31 })
+    );
     // Slot 1 is empty (one opportunity per hour).
-    assert!(e.step(Action::Enter { slot: 1, size: SizeTier::Small }).is_err());
-    assert!(e.step(Action::Enter { slot: 0, size: SizeTier::Small }).is_ok());
+    assert!(e.step(Action::Enter { slot: OpportunitySlot::ALL[1], size: SizeTier::Small }).is_err());
+    assert!(e.step(Action::Enter { slot: OpportunitySlot::ALL[0], size: SizeTier::Small }).is_ok());
 }
 
 #[test]
@@ -243,7 +246,7 @@ fn slippage_is_paid_with_the_fee_at_every_fill() {
     let s = *e.step(ENTER_LARGE).unwrap();
     assert!(close(s.info.fees, 1.2));
     assert!(close(e.portfolio().positions[0].unwrap().fees_paid, 1.2));
-    let s = *e.step(Action::Exit { slot: 0 }).unwrap();
+    let s = *e.step(Action::Exit { slot: PositionSlot::ALL[0] }).unwrap();
     assert!(close(s.info.fees, 1.2));
     assert!(close(s.info.closed[0].unwrap().net_pnl, s.info.funding - 2.4));
     assert!(Environment::new(market(&hours), EnvParams { slippage: -1e-4, ..params }).is_err());

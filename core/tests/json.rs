@@ -1,7 +1,9 @@
 //! The JSON request and decision: the example request answers, bad requests name what is wrong.
 
 use arbpolicy_core::Error;
-use arbpolicy_core::json::{DecisionJson, JsonError, decide_json, parse_request};
+use arbpolicy_core::json::{
+    DECISION_JSON_MAX, DecisionJson, JsonError, ReasoningJson, decide_json, parse_request,
+};
 use arbpolicy_core::policy::{Network, decide};
 
 fn example() -> String {
@@ -25,12 +27,12 @@ fn the_example_request_is_answered() {
     assert_eq!(owned.portfolio.active_count(), 1);
     assert_eq!(owned.now, 1_735_750_800_000 / 3_600_000);
     let net = network();
-    let decision = decide(&mut &*net, &owned.request(), owned.selector).unwrap();
+    let decision = decide(&*net, &owned.request(), owned.selector).unwrap();
     let json = DecisionJson::from_decision(&decision);
     assert_eq!(json.action_probabilities.len(), 36);
     assert!((json.action_probabilities.values().sum::<f32>() - 1.0).abs() < 1e-5);
-    assert_eq!(json.action, decision.action.name().unwrap());
-    let text = decide_json(&mut &*net, &example()).unwrap();
+    assert_eq!(json.action, decision.action.name());
+    let text = decide_json(&*net, &example()).unwrap();
     let back: DecisionJson = serde_json::from_str(&text).unwrap();
     assert_eq!(back, json);
     assert!(["HIGH", "MEDIUM", "LOW"].contains(&back.confidence.as_str()));
@@ -77,8 +79,54 @@ fn bad_requests_name_what_is_wrong() {
     assert!(matches!(e, JsonError::Invalid(Error::TooMany { what: "opportunities", .. })), "{e}");
     // A configuration out of range is refused by the decision, naming the field.
     let net = network();
-    let e = decide_json(&mut &*net, &edited(|v| v["config"]["max_leverage"] = 12.into())).unwrap_err();
+    let e = decide_json(&*net, &edited(|v| v["config"]["max_leverage"] = 12.into())).unwrap_err();
     assert!(e.to_string().contains("config.max_leverage"), "{e}");
     assert!(matches!(error_of("{"), JsonError::Malformed(_)));
     assert!(matches!(error_of(""), JsonError::Malformed(_)));
+}
+
+/// The longest decision: every string at its longest with every byte escaped, every number at its
+/// longest printed form.
+#[test]
+fn the_longest_decision_fits_its_bound() {
+    use arbpolicy_core::action::NAMES;
+    let longest = |labels: &[&str]| labels.iter().max_by_key(|l| l.len()).unwrap().to_string();
+    // Sixteen bytes a JSON string escapes as \u0001 each: a valid name (only NUL is refused).
+    let name = "\u{1}".repeat(arbpolicy_core::Name::CAPACITY);
+    assert!(arbpolicy_core::Name::new(&name).is_ok());
+    let (f64_longest, f32_longest) = (-2.2250738585072014e-308, -1.1754944e-38f32);
+    let worst = DecisionJson {
+        action: longest(&NAMES),
+        action_index: 35,
+        opportunity_idx: Some(usize::MAX),
+        position_idx: Some(usize::MAX),
+        position_size_usd: Some(f64_longest),
+        leverage: Some(f64_longest),
+        confidence: longest(&["HIGH", "MEDIUM", "LOW"]),
+        probability: f32_longest,
+        state_value: f32_longest,
+        action_probabilities: NAMES.iter().map(|n| (n.to_string(), f32_longest)).collect(),
+        reasoning: ReasoningJson {
+            top_opportunity: Some(format!("{name} ({name}/{name})")),
+            coin: Some(name.clone()),
+            long_exchange: Some(name.clone()),
+            short_exchange: Some(name.clone()),
+            expected_apr: Some(f64_longest),
+            risk_level: longest(&["HIGH", "MEDIUM", "LOW"]),
+            override_reason: Some(longest(&[
+                "STOP_LOSS",
+                "LIQUIDATION_BUFFER",
+                "LIQUIDATED",
+                "POLICY_FAILED",
+                "NON_FINITE_OUTPUT",
+            ])),
+        },
+    };
+    let text = serde_json::to_string_pretty(&worst).unwrap();
+    assert!(text.contains("\\u0001"), "names are escaped: {text}");
+    println!("the longest decision: {} bytes", text.len());
+    assert!(text.len() < DECISION_JSON_MAX, "{} bytes", text.len());
+    // And a real answer is far below it.
+    let answer = decide_json(&*network(), &example()).unwrap();
+    assert!(answer.len() < DECISION_JSON_MAX / 2, "{} bytes", answer.len());
 }

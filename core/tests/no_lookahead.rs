@@ -3,7 +3,7 @@
 
 use arbpolicy_core::environment::{EnvParams, Environment};
 use arbpolicy_core::market::{MemoryMarket, SyntheticMarket, SyntheticParams};
-use arbpolicy_core::{Action, ActionMask, Observation, SizeTier, TradingConfig};
+use arbpolicy_core::{Action, ActionMask, Observation, OpportunitySlot, SizeTier, TradingConfig};
 
 /// A fixed policy: enter the best slot whenever allowed, exit every position after 12 hours.
 fn policy(t: usize, mask: ActionMask) -> Action {
@@ -12,7 +12,7 @@ fn policy(t: usize, mask: ActionMask) -> Action {
     {
         return Action::from_index(i).unwrap();
     }
-    let large = Action::Enter { slot: 0, size: SizeTier::Large };
+    let large = Action::Enter { slot: OpportunitySlot::ALL[0], size: SizeTier::Large };
     if mask.allows_action(large) { large } else { Action::Hold }
 }
 

@@ -36,7 +36,7 @@ fn check_mask(
     prop_assert!(!risk::entries_halted(config, book), "ENTER during a halt");
     for i in entries {
         let Action::Enter { slot, size } = Action::from_index(i).unwrap() else { unreachable!() };
-        let o = slots.get(usize::from(slot)).expect("ENTER of an empty slot");
+        let o = slots.get(slot.index()).expect("ENTER of an empty slot");
         prop_assert!(o.validate().is_ok());
         let plan = mask::plan_entry(config, book, o, size).expect("an allowed ENTER has a plan");
         prop_assert!(plan.size_usd >= config.min_position_usd);

@@ -2,8 +2,10 @@
 //! native forward pass reproduce PyTorch's outputs.
 
 use arbpolicy_core::policy::Output;
-use arbpolicy_core::policy::onnx::{Message, ModelError, OnnxModel, pb};
+use arbpolicy_core::policy::file::PolicyFile;
+use arbpolicy_core::policy::onnx::{ModelError, OnnxModel, pb};
 use arbpolicy_core::{ACTION_COUNT, ActionMask, Observation};
+use prost::Message;
 use std::path::PathBuf;
 
 fn reference_dir() -> PathBuf {
@@ -109,6 +111,11 @@ fn wrong_models_are_refused_with_the_right_error() {
     let truncated = OnnxModel::from_bytes(&bytes[..bytes.len() / 2]).unwrap_err();
     assert!(matches!(truncated, ModelError::NotOnnx(_)), "{truncated}");
     assert!(matches!(OnnxModel::from_bytes(&[]), Err(ModelError::NotOnnx(_))));
+    // A file that cannot be read is an I/O error, not a wrong model.
+    let missing = reference_dir().join("no-such-model.onnx");
+    assert!(matches!(OnnxModel::from_path(&missing), Err(ModelError::Io(_))));
+    let err = PolicyFile::from_path(&missing).unwrap_err();
+    assert!(matches!(err, ModelError::Io(_)) && err.to_string().contains("no-such-model.onnx"), "{err}");
 
     // Another observation width.
     let mut proto = reference_proto();
@@ -158,7 +165,7 @@ fn decisions_through_tract_and_native_agree() {
             now: hour.timestamp,
         };
         let a = decide(&mut session, &request, Selector::Greedy).unwrap();
-        let b = decide(&mut &*native, &request, Selector::Greedy).unwrap();
+        let b = decide(&*native, &request, Selector::Greedy).unwrap();
         assert_eq!(a.action, b.action);
         assert!(max_diff(&a.probabilities, &b.probabilities) < 1e-5);
         assert!(a.reasoning.override_reason.is_none());

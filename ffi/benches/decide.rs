@@ -8,9 +8,9 @@
 mod common;
 
 use arbpolicy::*;
-use arbpolicy_core::json::hour_of_unix_ms;
 use arbpolicy_core::policy::onnx::OnnxModel;
 use arbpolicy_core::policy::{Offer, Request, Selector, decide};
+use arbpolicy_core::time::hour_of_unix_ms;
 use arbpolicy_core::{Opportunity, Portfolio, Position, TradingConfig};
 use common::{blank_decision, load, market, opportunity, position, reference, request};
 use std::hint::black_box;
@@ -21,8 +21,7 @@ const CALLS: usize = 100_000;
 fn main() {
     // The native artifact of the reference model, for both sides.
     let network = OnnxModel::from_path(reference()).unwrap().to_native().unwrap();
-    let mut bytes = vec![0u8; arbpolicy_core::policy::artifact::ARTIFACT_LEN];
-    network.write_artifact(bytes.as_mut_slice().try_into().unwrap());
+    let bytes = network.to_artifact();
     let path = std::env::temp_dir().join(format!("arbpolicy-bench-{}.arbpnet", std::process::id()));
     std::fs::write(&path, &bytes).unwrap();
     let model = load(&path);
@@ -57,7 +56,7 @@ fn main() {
     let mut d = blank_decision();
     let engine_call = || {
         let t = Instant::now();
-        black_box(decide(&mut &*network, black_box(&engine), Selector::Greedy).unwrap());
+        black_box(decide(&*network, black_box(&engine), Selector::Greedy).unwrap());
         t.elapsed().as_secs_f64() * 1e6
     };
     let mut abi_call = || {
@@ -77,7 +76,7 @@ fn main() {
             rust.push(engine_call());
         }
     }
-    let expected = decide(&mut &*network, &engine, Selector::Greedy).unwrap();
+    let expected = decide(&*network, &engine, Selector::Greedy).unwrap();
     assert_eq!(d.action_index, u32::from(expected.action_index), "both sides decide alike");
     assert_eq!(d.probabilities, expected.probabilities, "both sides see the same request");
 

@@ -8,13 +8,13 @@ use crate::types::{
 };
 use crate::{ARBP_MAX_OPPORTUNITIES, ARBP_MAX_POSITIONS};
 use arbpolicy_core::action::NAMES;
-use arbpolicy_core::json::hour_of_unix_ms;
 use arbpolicy_core::json::{JsonError, decide_json};
 use arbpolicy_core::policy::choice::Confidence;
 use arbpolicy_core::policy::decision::{Override, RiskLevel};
 use arbpolicy_core::policy::{Decision, Offer, Request, Selector, decide};
 use arbpolicy_core::risk::ExitReason;
 use arbpolicy_core::selection::Chosen;
+use arbpolicy_core::time::hour_of_unix_ms;
 use arbpolicy_core::{Portfolio, TradingConfig};
 use std::ffi::c_char;
 
@@ -154,16 +154,17 @@ pub unsafe extern "C" fn arbp_decide(
         check_size(out.struct_size, size_of::<arbp_decision>(), "arbp_decision")?;
         // SAFETY: per the function's contract.
         let converted = unsafe { convert(request) }?;
-        let decision = decide(&mut session.runner(), &converted.request(), converted.selector)?;
+        let decision = decide(&mut session.policy, &converted.request(), converted.selector)?;
         *out = arbp_decision::from_decision(&decision);
         Ok(())
     })
 }
 
 /// Answer a JSON request (`docs/decision-json.md`) with a JSON decision: `len` bytes of UTF-8 at
-/// `json` (no NUL needed) in, the decision NUL-terminated into `out` (`cap` bytes). `*needed` is
-/// set to the size the answer needs with its NUL, on success and on `ARBP_BUFFER_TOO_SMALL` (then
-/// `out` is untouched); `out` may be NULL with `cap` 0 to ask the size.
+/// `json` (no NUL needed) in, the decision NUL-terminated into `out` (`cap` bytes). A buffer of
+/// `ARBP_DECISION_JSON_MAX` bytes always holds the answer, so one call with it suffices. `*needed`
+/// is set to the size the answer needs with its NUL, on success and on `ARBP_BUFFER_TOO_SMALL`
+/// (then `out` is untouched); `out` may be NULL with `cap` 0 to ask the size.
 ///
 /// # Safety
 /// `session` as for `arbp_decide`; `json` readable for `len` bytes; `out` writable for `cap` bytes;
@@ -186,7 +187,7 @@ pub unsafe extern "C" fn arbp_decide_json(
         let text = std::str::from_utf8(bytes).map_err(|e| {
             Failure::new(arbp_status::ARBP_INVALID_UTF8, format!("the request is not UTF-8: {e}"))
         })?;
-        let answer = decide_json(&mut session.runner(), text).map_err(|e| match e {
+        let answer = decide_json(&mut session.policy, text).map_err(|e| match e {
             JsonError::Malformed(m) => Failure::new(arbp_status::ARBP_MALFORMED_JSON, m),
             other => Failure::new(arbp_status::ARBP_INVALID_INPUT, other),
         })?;

@@ -51,11 +51,14 @@ pub const ARBP_OBSERVATION_LEN: usize = 275;
 pub const ARBP_MAX_OPPORTUNITIES: usize = 100;
 /// Most open positions.
 pub const ARBP_MAX_POSITIONS: usize = 5;
+/// Size of a buffer that always holds `arbp_decide_json`'s answer with its NUL.
+pub const ARBP_DECISION_JSON_MAX: usize = 4096;
 
 const _: () = assert!(ARBP_ACTION_COUNT == arbpolicy_core::ACTION_COUNT);
 const _: () = assert!(ARBP_OBSERVATION_LEN == arbpolicy_core::OBSERVATION_LEN);
 const _: () = assert!(ARBP_MAX_OPPORTUNITIES == arbpolicy_core::MAX_OPPORTUNITIES);
 const _: () = assert!(ARBP_MAX_POSITIONS == arbpolicy_core::MAX_POSITIONS);
+const _: () = assert!(ARBP_DECISION_JSON_MAX == arbpolicy_core::json::DECISION_JSON_MAX);
 const _: () = assert!(ARBP_NAME_SIZE == arbpolicy_core::Name::CAPACITY + 1);
 
 /// The engine's version, e.g. `"0.1.0"`: a static NUL-terminated string.

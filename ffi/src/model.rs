@@ -2,49 +2,21 @@
 
 use crate::status::{Failure, arbp_status, guard, invalid_argument, reference, reference_mut, slice};
 use crate::{ARBP_ACTION_COUNT, ARBP_OBSERVATION_LEN};
-use arbpolicy_core::policy::file::PolicyFile;
-use arbpolicy_core::policy::onnx::OnnxSession;
-use arbpolicy_core::policy::{Output, Policy, PolicyFailure};
+use arbpolicy_core::policy::file::{PolicyFile, PolicySession};
 use arbpolicy_core::{ActionMask, Observation};
 use std::ffi::{CStr, c_char};
-use std::sync::Arc;
 
 /// A loaded policy: an ONNX model or native weights. Immutable once loaded; functions taking a
 /// `const arbp_model *` may be called from any number of threads at once.
 pub struct arbp_model {
-    file: Arc<PolicyFile>,
+    file: PolicyFile,
 }
 
 /// One thread's session over a model: reuses the runtime's state and buffers between calls. A
-/// session must not be used by two threads at once; it keeps its model alive, so the model may be
-/// freed before it.
+/// session must not be used by two threads at once; it keeps what it runs alive, so the model may
+/// be freed before it.
 pub struct arbp_session {
-    file: Arc<PolicyFile>,
-    onnx: Option<OnnxSession>,
-}
-
-/// The policy a session decides with.
-pub(crate) struct Runner<'a> {
-    file: &'a PolicyFile,
-    onnx: Option<&'a mut OnnxSession>,
-}
-
-impl Policy for Runner<'_> {
-    fn evaluate(&mut self, observation: &Observation, mask: ActionMask) -> Result<Output, PolicyFailure> {
-        match (self.file, self.onnx.as_deref_mut()) {
-            (PolicyFile::Native(network), _) => Ok(network.forward(observation)),
-            (PolicyFile::Onnx(_), Some(session)) => {
-                session.forward(observation, mask).map_err(|_| PolicyFailure)
-            }
-            (PolicyFile::Onnx(_), None) => Err(PolicyFailure),
-        }
-    }
-}
-
-impl arbp_session {
-    pub(crate) fn runner(&mut self) -> Runner<'_> {
-        Runner { file: &self.file, onnx: self.onnx.as_mut() }
-    }
+    pub(crate) policy: PolicySession,
 }
 
 fn publish<T>(value: T, out: &mut *mut T) {
@@ -53,7 +25,7 @@ fn publish<T>(value: T, out: &mut *mut T) {
 
 fn load(bytes: &[u8], out: &mut *mut arbp_model) -> Result<(), Failure> {
     let file = PolicyFile::from_bytes(bytes)?;
-    publish(arbp_model { file: Arc::new(file) }, out);
+    publish(arbp_model { file }, out);
     Ok(())
 }
 
@@ -123,11 +95,7 @@ pub unsafe extern "C" fn arbp_session_new(
     guard("arbp_session_new", || {
         // SAFETY: per the function's contract.
         let (model, out) = unsafe { (reference(model, "model")?, reference_mut(out, "out")?) };
-        let onnx = match &*model.file {
-            PolicyFile::Onnx(m) => Some(m.session()?),
-            PolicyFile::Native(_) => None,
-        };
-        let session = arbp_session { file: Arc::clone(&model.file), onnx };
+        let session = arbp_session { policy: model.file.session()? };
         publish(session, out);
         Ok(())
     })
@@ -195,13 +163,7 @@ pub unsafe extern "C" fn arbp_session_forward(
         // SAFETY: per the function's contract; checked before anything is computed.
         let logits = unsafe { reference_mut(logits.cast::<[f32; ARBP_ACTION_COUNT]>(), "logits") }?;
         let obs: &Observation = obs.try_into().expect("checked length");
-        let output = match (&*session.file, session.onnx.as_mut()) {
-            (PolicyFile::Native(network), _) => network.forward(obs),
-            (PolicyFile::Onnx(_), Some(s)) => s.forward(obs, allowed)?,
-            (PolicyFile::Onnx(_), None) => {
-                return Err(Failure::new(arbp_status::ARBP_RUNTIME_ERROR, "the session has no runtime"));
-            }
-        };
+        let output = session.policy.forward(obs, allowed)?;
         *logits = output.logits;
         *value = output.value;
         Ok(())

@@ -118,6 +118,7 @@ impl From<arbpolicy_core::policy::onnx::ModelError> for Failure {
         use arbpolicy_core::policy::onnx::ModelError;
         let status = match e {
             ModelError::Runtime(_) => arbp_status::ARBP_RUNTIME_ERROR,
+            ModelError::Io(_) => arbp_status::ARBP_IO_ERROR,
             _ => arbp_status::ARBP_INVALID_MODEL,
         };
         Failure::new(status, e)

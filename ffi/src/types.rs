@@ -7,10 +7,10 @@
 
 use crate::status::{Failure, invalid_argument, invalid_input};
 use crate::{ARBP_ACTION_COUNT, ARBP_LABEL_SIZE, ARBP_NAME_SIZE};
-use arbpolicy_core::json::hour_of_unix_ms;
 use arbpolicy_core::opportunity::{score, spread_pct};
 use arbpolicy_core::position::PositionLeg;
 use arbpolicy_core::selection::Record;
+use arbpolicy_core::time::hour_of_unix_ms;
 use arbpolicy_core::{Error, Leg, MAX_POSITIONS, Name, Opportunity, Portfolio, Position, TradingConfig};
 use std::ffi::c_char;
 

@@ -67,8 +67,7 @@ fn eight_threads_share_a_native_model() {
     // The native artifact of the reference model, through the core converter.
     let file = arbpolicy_core::policy::onnx::OnnxModel::from_path(reference()).unwrap();
     let network = file.to_native().unwrap();
-    let mut bytes = vec![0u8; arbpolicy_core::policy::artifact::ARTIFACT_LEN];
-    network.write_artifact(bytes.as_mut_slice().try_into().unwrap());
+    let bytes = network.to_artifact();
     let path = std::env::temp_dir().join(format!("arbpolicy-threads-{}.arbpnet", std::process::id()));
     std::fs::write(&path, &bytes).unwrap();
     shared_model_decides_alike_on_every_thread(&path, DECISIONS);

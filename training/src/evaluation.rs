@@ -7,7 +7,8 @@ use arbpolicy_core::opportunity::funding_difference_8h;
 use arbpolicy_core::policy::{Policy, choice};
 use arbpolicy_core::risk::ExitReason;
 use arbpolicy_core::{
-    Action, EnvParams, Environment, Market, Observation, Position, SizeTier, TradingConfig,
+    Action, EnvParams, Environment, Market, Observation, OpportunitySlot, Position, PositionSlot, SizeTier,
+    TradingConfig,
 };
 use rand::SeedableRng;
 use rand::seq::IteratorRandom;
@@ -133,21 +134,22 @@ impl<M: Market> Agent<M> for Rule {
 
     fn act(&mut self, env: &Environment<M>, _: &Observation) -> Result<Action> {
         let (portfolio, mask) = (env.portfolio(), env.mask());
-        for (slot, p) in portfolio.active() {
+        for (slot, p) in PositionSlot::ALL.into_iter().zip(&portfolio.positions) {
+            let Some(p) = p else { continue };
             let now = daily_difference(
                 (p.long.funding_rate, p.long.interval_hours),
                 (p.short.funding_rate, p.short.interval_hours),
             );
-            let exit = Action::Exit { slot: slot as u8 };
+            let exit = Action::Exit { slot };
             if (p.net_pnl() > self.take_profit * p.size_usd || now < self.stop) && mask.allows_action(exit) {
                 return Ok(exit);
             }
         }
         let opportunities = env.market().opportunities(env.t());
         let slots = env.selection().slots(opportunities);
-        let best = slots
-            .iter()
-            .enumerate()
+        let best = OpportunitySlot::ALL
+            .into_iter()
+            .zip(slots.iter())
             .filter_map(|(slot, o)| o.map(|o| (slot, o)))
             .filter(|(_, o)| !portfolio.active().any(|(_, p)| p.coin == o.coin))
             .map(|(slot, o)| {
@@ -161,7 +163,7 @@ impl<M: Market> Agent<M> for Rule {
             .max_by(|a, b| a.1.total_cmp(&b.1));
         if let Some((slot, _)) = best {
             for size in SizeTier::ALL.iter().rev() {
-                let enter = Action::Enter { slot: slot as u8, size: *size };
+                let enter = Action::Enter { slot, size: *size };
                 if mask.allows_action(enter) {
                     return Ok(enter);
                 }
@@ -514,7 +516,7 @@ mod tests {
         while !env.is_done() {
             let action = rule.act(&env, &obs).unwrap();
             if let Action::Enter { slot, .. } = action {
-                let o = env.selection().slots(m.opportunities(env.t())).get(usize::from(slot)).unwrap();
+                let o = env.selection().slots(m.opportunities(env.t())).get(slot.index()).unwrap();
                 let d = daily_difference(
                     (o.long.funding_rate, o.long.interval_hours),
                     (o.short.funding_rate, o.short.interval_hours),

@@ -10,23 +10,22 @@ use arbpolicy_core::observation::{
     OBSERVATION_LEN, OBSERVATION_VERSION, OPPORTUNITIES_OFFSET, PORTFOLIO_OFFSET, POSITIONS_OFFSET,
 };
 use arbpolicy_core::policy::Normalization;
-use arbpolicy_core::policy::artifact::ARTIFACT_LEN;
-use arbpolicy_core::policy::network::{HEAD_DIM, HEADS, LAYER_NORM_EPSILON, MODEL_DIM, PARAMETER_COUNT};
-use arbpolicy_core::policy::onnx::{ACTION_VERSION_KEY, Message, OBSERVATION_VERSION_KEY, OnnxModel, pb};
+use arbpolicy_core::policy::architecture::{
+    ACTOR1, ACTOR2, ATTENTION_IN, ATTENTION_OUT, CONFIG, CRITIC1, CRITIC2, FUSION1, FUSION2, HEAD_DIM, HEADS,
+    LAYER_NORM_EPSILON, Layer, MODEL_DIM, NORM1, NORM2, OPPORTUNITY, OPPORTUNITY_OUT, OPPORTUNITY_WIDTH,
+    PARAMETER_COUNT, PORTFOLIO, POSITION, POSITION_WIDTH,
+};
+use arbpolicy_core::policy::onnx::{ACTION_VERSION_KEY, OBSERVATION_VERSION_KEY, OnnxModel, pb};
 use arbpolicy_core::{ACTION_COUNT, ActionMask, MAX_POSITIONS, OPPORTUNITY_SLOTS};
 use pb::attribute_proto::AttributeType;
 use pb::tensor_proto::DataType;
+use prost::Message;
 use std::path::{Path, PathBuf};
 
 /// The ONNX operator set the export targets.
 pub const OPSET: i64 = 17;
 /// The largest [`difference`] allowed between the trained network and the exported file.
 pub const PARITY_TOLERANCE: f32 = 1e-5;
-
-/// Features of one position slot.
-const POSITION_WIDTH: usize = (OPPORTUNITIES_OFFSET - POSITIONS_OFFSET) / MAX_POSITIONS;
-/// Features of one opportunity slot.
-const OPPORTUNITY_WIDTH: usize = (OBSERVATION_LEN - OPPORTUNITIES_OFFSET) / OPPORTUNITY_SLOTS;
 
 /// A graph under construction: nodes, initialisers, and the network's parameters read in
 /// PyTorch's order.
@@ -140,22 +139,24 @@ impl<'p> Graph<'p> {
     }
 
     /// The next linear layer's `[out][in]` weight and bias.
-    fn weights(&mut self, input: usize, output: usize) -> (&'p [f32], &'p [f32]) {
-        (self.take(output * input), self.take(output))
+    fn weights(&mut self, l: Layer) -> (&'p [f32], &'p [f32]) {
+        (self.take(l.output * l.input), self.take(l.output))
     }
 
-    /// A fully connected layer on `[batch, in]`: Gemm with the weight as stored (`transB`).
-    fn gemm(&mut self, name: &str, x: &str, input: usize, output: usize) -> String {
-        let (w, b) = self.weights(input, output);
+    /// The table's layer `l` on `[batch, in]`: Gemm with the weight as stored (`transB`).
+    fn gemm(&mut self, l: Layer, x: &str) -> String {
+        let (name, input, output) = (l.name, l.input, l.output);
+        let (w, b) = self.weights(l);
         let w = self.floats(&format!("{name}.weight"), &[output, input], w);
         let b = self.floats(&format!("{name}.bias"), &[output], b);
         let attrs = vec![float("alpha", 1.0), float("beta", 1.0), int("transB", 1)];
         self.node("Gemm", &[x, &w, &b], &format!("{name}.out"), attrs)
     }
 
-    /// A fully connected layer on `[batch, slots, in]`: MatMul by the transposed weight, then Add.
-    fn matmul(&mut self, name: &str, x: &str, input: usize, output: usize) -> String {
-        let (w, b) = self.weights(input, output);
+    /// The table's layer `l` on `[batch, slots, in]`: MatMul by the transposed weight, then Add.
+    fn matmul(&mut self, l: Layer, x: &str) -> String {
+        let (name, input, output) = (l.name, l.input, l.output);
+        let (w, b) = self.weights(l);
         let transposed: Vec<f32> =
             (0..input).flat_map(|i| (0..output).map(move |o| w[o * input + i])).collect();
         let w = self.floats(&format!("{name}.weight_t"), &[input, output], &transposed);
@@ -191,7 +192,8 @@ impl<'p> Graph<'p> {
         self.node("Transpose", &[x], output, vec![ints("perm", perm)])
     }
 
-    fn layer_norm(&mut self, name: &str, x: &str, width: usize) -> String {
+    fn layer_norm(&mut self, l: Layer, x: &str) -> String {
+        let (name, width) = (l.name, l.output);
         let (g, b) = (self.take(width), self.take(width));
         let g = self.floats(&format!("{name}.weight"), &[width], g);
         let b = self.floats(&format!("{name}.bias"), &[width], b);
@@ -205,7 +207,7 @@ impl<'p> Graph<'p> {
     fn attention(&mut self, x: &str) -> String {
         let (slots, heads, head) = (OPPORTUNITY_SLOTS as i64, HEADS as i64, HEAD_DIM as i64);
         // The in_proj weight [120][40] and bias [120] follow each other in PyTorch's order.
-        let qkv = self.matmul("attn.in_proj", x, MODEL_DIM, 3 * MODEL_DIM);
+        let qkv = self.matmul(ATTENTION_IN, x);
         let split = self.int64s("attn.split", &[MODEL_DIM as i64; 3]);
         let names = ["attn.q", "attn.k", "attn.v"].map(String::from);
         self.nodes.push(pb::NodeProto {
@@ -230,7 +232,7 @@ impl<'p> Graph<'p> {
         let context = self.node("MatMul", &[&weights, &v], "attn.context", vec![]);
         let context = self.transpose(&context, &[0, 2, 1, 3], "attn.context.by_slot");
         let context = self.reshape(&context, &[-1, slots, MODEL_DIM as i64], "attn.context.joined");
-        self.matmul("attn.out_proj", &context, MODEL_DIM, MODEL_DIM)
+        self.matmul(ATTENTION_OUT, &context)
     }
 }
 
@@ -253,10 +255,10 @@ pub fn onnx_model(
     let shifted = g.node("Sub", &["obs", &shift], "input.shifted", vec![]);
     g.input = g.node("Mul", &[&shifted, &scale], "input.normalized", vec![]);
     let config = g.part("config", 0, PORTFOLIO_OFFSET, None);
-    let config = g.gemm("cfg", &config, PORTFOLIO_OFFSET, 16);
+    let config = g.gemm(CONFIG, &config);
     let config = g.relu(&config);
     let portfolio = g.part("portfolio", PORTFOLIO_OFFSET, POSITIONS_OFFSET, None);
-    let portfolio = g.gemm("port", &portfolio, POSITIONS_OFFSET - PORTFOLIO_OFFSET, 32);
+    let portfolio = g.gemm(PORTFOLIO, &portfolio);
     let portfolio = g.relu(&portfolio);
     let positions = g.part(
         "positions",
@@ -264,7 +266,7 @@ pub fn onnx_model(
         OPPORTUNITIES_OFFSET,
         Some(&[-1, MAX_POSITIONS as i64, POSITION_WIDTH as i64]),
     );
-    let positions = g.matmul("pos", &positions, POSITION_WIDTH, 24);
+    let positions = g.matmul(POSITION, &positions);
     let positions = g.relu(&positions);
     let positions =
         g.node("ReduceMax", &[&positions], "pos.max", vec![ints("axes", &[1]), int("keepdims", 0)]);
@@ -274,24 +276,24 @@ pub fn onnx_model(
         OBSERVATION_LEN,
         Some(&[-1, OPPORTUNITY_SLOTS as i64, OPPORTUNITY_WIDTH as i64]),
     );
-    let embedded = g.matmul("opp_in", &slots, OPPORTUNITY_WIDTH, MODEL_DIM);
+    let embedded = g.matmul(OPPORTUNITY, &slots);
     let embedded = g.relu(&embedded);
     let attended = g.attention(&embedded);
     let pooled = g.node("ReduceMean", &[&attended], "opp.mean", vec![ints("axes", &[1]), int("keepdims", 0)]);
-    let opportunities = g.gemm("opp_out", &pooled, MODEL_DIM, 64);
+    let opportunities = g.gemm(OPPORTUNITY_OUT, &pooled);
     let opportunities = g.relu(&opportunities);
     let fused =
         g.node("Concat", &[&config, &portfolio, &positions, &opportunities], "fused", vec![int("axis", 1)]);
-    let hidden = g.gemm("fusion1", &fused, 16 + 32 + 24 + 64, 128);
-    let hidden = g.layer_norm("norm1", &hidden, 128);
+    let hidden = g.gemm(FUSION1, &fused);
+    let hidden = g.layer_norm(NORM1, &hidden);
     let hidden = g.relu(&hidden);
-    let hidden = g.gemm("fusion2", &hidden, 128, 64);
-    let hidden = g.layer_norm("norm2", &hidden, 64);
+    let hidden = g.gemm(FUSION2, &hidden);
+    let hidden = g.layer_norm(NORM2, &hidden);
     let hidden = g.relu(&hidden);
-    for (head, width, output) in [("actor", ACTION_COUNT, "logits"), ("critic", 1, "value")] {
-        let h = g.gemm(&format!("{head}1"), &hidden, 64, 32);
+    for (first, second, output) in [(ACTOR1, ACTOR2, "logits"), (CRITIC1, CRITIC2, "value")] {
+        let h = g.gemm(first, &hidden);
         let h = g.relu(&h);
-        let out = g.gemm(&format!("{head}2"), &h, 32, width);
+        let out = g.gemm(second, &h);
         g.node("Identity", &[&out], output, vec![]);
     }
     ensure!(g.parameters.is_empty(), "{} parameters left over", g.parameters.len());
@@ -378,14 +380,14 @@ pub fn export(
     let parity = parity(net, &model, observations)?;
     ensure!(parity <= PARITY_TOLERANCE, "the exported model differs from the network by {parity}");
     let mut read_back = Vec::with_capacity(PARAMETER_COUNT);
-    let native = model.to_native()?;
-    native.parameters(|p| read_back.push(p));
+    let network = model.to_native()?;
+    network.parameters(|p| read_back.push(p));
     ensure!(read_back == parameters, "the exported model's weights do not read back as the network's");
-    ensure!(native.input == normalization, "the exported model's normalisation does not read back");
+    ensure!(network.input == normalization, "the exported model's normalisation does not read back");
     std::fs::write(path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
     let native = path.with_extension("arbpnet");
-    let mut artifact = vec![0u8; ARTIFACT_LEN];
-    net.to_native().write_artifact(artifact.as_mut_slice().try_into().expect("the artifact's length"));
-    std::fs::write(&native, &artifact).with_context(|| format!("cannot write {}", native.display()))?;
+    // The weights read back from the graph are the network's (checked above): they are the artifact.
+    std::fs::write(&native, network.to_artifact())
+        .with_context(|| format!("cannot write {}", native.display()))?;
     Ok(Exported { onnx: path.to_path_buf(), native, parity })
 }

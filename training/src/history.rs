@@ -12,12 +12,10 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
-/// Milliseconds in an hour.
-pub const HOUR_MS: i64 = 3_600_000;
-
-/// One realised funding settlement.
+/// One realised funding settlement as the recorded data holds it (the market's own
+/// [`arbpolicy_core::market::Settlement`] is what a snapshot pays).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Settlement {
+pub struct SettlementRecord {
     /// Settlement time, Unix milliseconds.
     pub ts_ms: i64,
     /// Rate, fraction of notional per interval (positive: longs pay).
@@ -56,7 +54,7 @@ pub struct Contract {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Series {
     /// Funding settlements.
-    pub settlements: Vec<Settlement>,
+    pub settlements: Vec<SettlementRecord>,
     /// Hourly bars.
     pub bars: Vec<Bar>,
 }
@@ -77,7 +75,7 @@ impl History {
         read_rows(&dir.join("funding.csv.gz"), FUNDING_COLUMNS, |row| {
             let ts_ms = row.int(0)?;
             if before(ts_ms) {
-                let settlement = Settlement {
+                let settlement = SettlementRecord {
                     ts_ms,
                     rate: row.float(4)?,
                     interval_hours: row.float(5)?,
@@ -249,7 +247,12 @@ mod tests {
         assert_eq!(b.settlements.len(), 2);
         assert_eq!(
             b.settlements[1],
-            Settlement { ts_ms: 57_600_000, rate: -0.0002, interval_hours: 8.0, mark_price: Some(60000.5) }
+            SettlementRecord {
+                ts_ms: 57_600_000,
+                rate: -0.0002,
+                interval_hours: 8.0,
+                mark_price: Some(60000.5)
+            }
         );
         assert_eq!(b.bars[1], Bar { ts_ms: 3_600_000, open: 100.5, close: 101.0, volume_quote: None });
         assert_eq!(h.series[&btc("hyperliquid", "USDC")].settlements[0].interval_hours, 1.0);

@@ -7,14 +7,15 @@ use crate::evaluation::{
     self, Agent, Costs, Greedy, Hold, RandomValid, Rule, Run, pooled, representative_configs,
 };
 use crate::export::{Exported, export};
-use crate::history::{HOUR_MS, History, day_of_hour};
+use crate::history::{History, day_of_hour};
 use crate::replay::replay;
-use crate::report::{Panel, Series, line_chart, table};
+use crate::report::{Line, Panel, line_chart, table};
 use crate::rollout::sample_observations;
 use crate::trainer::{TrainConfig, Trainer, UpdateMetrics};
 use crate::{PolicyFile, evaluation::Metrics};
 use anyhow::{Context, Result};
 use arbpolicy_core::market::{MemoryMarket, SyntheticMarket, SyntheticParams};
+use arbpolicy_core::time::HOUR_MS;
 use arbpolicy_core::{Market, TradingConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fmt::Write as _;
@@ -139,29 +140,67 @@ pub struct Trained {
     pub seconds: f64,
 }
 
-const METRICS_HEADER: &str = "update,steps,episodes,episode_return,reward_mean,entropy_coef,loss,policy_loss,value_loss,entropy,approx_kl,clip_fraction,explained_variance,hold,enter,exit";
+/// One row of `metrics.csv`: an update's figures, flat; the columns are the fields' names.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+struct MetricsRow {
+    update: usize,
+    steps: usize,
+    episodes: usize,
+    episode_return: f64,
+    reward_mean: f64,
+    entropy_coef: f64,
+    loss: f32,
+    policy_loss: f32,
+    value_loss: f32,
+    entropy: f32,
+    approx_kl: f32,
+    clip_fraction: f32,
+    explained_variance: f64,
+    hold: f64,
+    enter: f64,
+    exit: f64,
+}
 
-fn metrics_row(m: &UpdateMetrics) -> String {
-    let l = &m.loss;
-    format!(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-        m.update,
-        m.steps,
-        m.episodes,
-        m.episode_return,
-        m.reward_mean,
-        m.entropy_coef,
-        l.total,
-        l.policy,
-        l.value,
-        l.entropy,
-        l.approx_kl,
-        l.clip_fraction,
-        m.explained_variance,
-        m.action_mix[0],
-        m.action_mix[1],
-        m.action_mix[2]
-    )
+impl From<&UpdateMetrics> for MetricsRow {
+    fn from(m: &UpdateMetrics) -> Self {
+        let l = &m.loss;
+        MetricsRow {
+            update: m.update,
+            steps: m.steps,
+            episodes: m.episodes,
+            episode_return: m.episode_return,
+            reward_mean: m.reward_mean,
+            entropy_coef: m.entropy_coef,
+            loss: l.total,
+            policy_loss: l.policy,
+            value_loss: l.value,
+            entropy: l.entropy,
+            approx_kl: l.approx_kl,
+            clip_fraction: l.clip_fraction,
+            explained_variance: m.explained_variance,
+            hold: m.action_mix[0],
+            enter: m.action_mix[1],
+            exit: m.action_mix[2],
+        }
+    }
+}
+
+/// The rows of a metrics file.
+fn read_metrics(path: &Path) -> Result<Vec<MetricsRow>> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let rows = reader.deserialize().collect::<Result<Vec<MetricsRow>, _>>();
+    rows.with_context(|| format!("{} is not a metrics file of this version", path.display()))
+}
+
+/// Write every row to a metrics file.
+fn write_metrics(path: &Path, rows: &[MetricsRow]) -> Result<()> {
+    let write = || -> Result<(), csv::Error> {
+        let mut writer = csv::Writer::from_path(path)?;
+        rows.iter().try_for_each(|r| writer.serialize(r))?;
+        Ok(writer.flush()?)
+    };
+    write().with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Train, checkpointing and logging as it goes, then export.
@@ -176,16 +215,12 @@ pub fn train(job: &TrainJob) -> Result<Trained> {
         Trainer::new(&market, job.config)?
     };
     let csv_path = job.out.join("metrics.csv");
-    let mut csv = if job.resume && csv_path.exists() {
+    let mut rows = if job.resume && csv_path.exists() {
         // Rows of updates after the checkpoint (an interrupted run's) are dropped: they are redone.
         let done = trainer.updates_done();
-        std::fs::read_to_string(&csv_path)?
-            .lines()
-            .filter(|l| l.split(',').next().and_then(|u| u.parse::<usize>().ok()).is_none_or(|u| u <= done))
-            .map(|l| format!("{l}\n"))
-            .collect::<String>()
+        read_metrics(&csv_path)?.into_iter().filter(|r| r.update <= done).collect()
     } else {
-        format!("{METRICS_HEADER}\n")
+        Vec::new()
     };
     let bar = if job.progress { ProgressBar::new(job.config.updates as u64) } else { ProgressBar::hidden() };
     bar.set_style(
@@ -197,9 +232,8 @@ pub fn train(job: &TrainJob) -> Result<Trained> {
     let mut metrics = Vec::new();
     while !trainer.is_done() {
         let m = trainer.update()?;
-        csv.push_str(&metrics_row(&m));
-        csv.push('\n');
-        std::fs::write(&csv_path, &csv).with_context(|| format!("cannot write {}", csv_path.display()))?;
+        rows.push(MetricsRow::from(&m));
+        write_metrics(&csv_path, &rows)?;
         if m.update % job.checkpoint_every.max(1) == 0 || trainer.is_done() {
             trainer.save(&checkpoint)?;
         }
@@ -208,7 +242,7 @@ pub fn train(job: &TrainJob) -> Result<Trained> {
         metrics.push(m);
     }
     bar.finish_and_clear();
-    learning_curves(&csv, &job.out.join("learning-curves.png"))?;
+    learning_curves(&rows, &job.out.join("learning-curves.png"))?;
 
     let net = trainer.net();
     let observations = sample_observations(
@@ -230,20 +264,18 @@ pub fn train(job: &TrainJob) -> Result<Trained> {
     Ok(Trained { exported, metrics, seconds: started.elapsed().as_secs_f64() })
 }
 
-/// The learning curves of a metrics CSV (every update of the run, resumed or not).
-fn learning_curves(csv: &str, path: &Path) -> Result<()> {
-    let column = |name: &str| -> Vec<f64> {
-        let k = METRICS_HEADER.split(',').position(|c| c == name).expect("a metrics column");
-        csv.lines()
-            .skip(1)
-            .map(|l| l.split(',').nth(k).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN))
-            .collect()
-    };
-    let returns = column("reward_mean");
-    let (policy, value) = (column("policy_loss"), column("value_loss"));
-    let (entropy, kl, clip, ev) =
-        (column("entropy"), column("approx_kl"), column("clip_fraction"), column("explained_variance"));
-    let (hold, enter, exit) = (column("hold"), column("enter"), column("exit"));
+/// The learning curves of every update of the run, resumed or not.
+fn learning_curves(rows: &[MetricsRow], path: &Path) -> Result<()> {
+    let column = |f: fn(&MetricsRow) -> f64| -> Vec<f64> { rows.iter().map(f).collect() };
+    let returns = column(|r| r.reward_mean);
+    let (policy, value) = (column(|r| r.policy_loss.into()), column(|r| r.value_loss.into()));
+    let (entropy, kl, clip, ev) = (
+        column(|r| r.entropy.into()),
+        column(|r| r.approx_kl.into()),
+        column(|r| r.clip_fraction.into()),
+        column(|r| r.explained_variance),
+    );
+    let (hold, enter, exit) = (column(|r| r.hold), column(|r| r.enter), column(|r| r.exit));
     line_chart(
         path,
         "update",
@@ -251,30 +283,27 @@ fn learning_curves(csv: &str, path: &Path) -> Result<()> {
         &[
             Panel {
                 title: "Mean reward per step (percent of capital)",
-                series: &[Series { name: "reward", values: &returns }],
+                series: &[Line { name: "reward", values: &returns }],
             },
             Panel {
                 title: "Losses",
-                series: &[
-                    Series { name: "policy", values: &policy },
-                    Series { name: "value", values: &value },
-                ],
+                series: &[Line { name: "policy", values: &policy }, Line { name: "value", values: &value }],
             },
             Panel {
                 title: "Entropy, KL, clipping, explained variance",
                 series: &[
-                    Series { name: "entropy (nats)", values: &entropy },
-                    Series { name: "approx. KL", values: &kl },
-                    Series { name: "clip fraction", values: &clip },
-                    Series { name: "explained variance", values: &ev },
+                    Line { name: "entropy (nats)", values: &entropy },
+                    Line { name: "approx. KL", values: &kl },
+                    Line { name: "clip fraction", values: &clip },
+                    Line { name: "explained variance", values: &ev },
                 ],
             },
             Panel {
                 title: "Action mix",
                 series: &[
-                    Series { name: "HOLD", values: &hold },
-                    Series { name: "ENTER", values: &enter },
-                    Series { name: "EXIT", values: &exit },
+                    Line { name: "HOLD", values: &hold },
+                    Line { name: "ENTER", values: &enter },
+                    Line { name: "EXIT", values: &exit },
                 ],
             },
         ],
@@ -435,7 +464,7 @@ fn write_report(job: &EvaluateJob, market: &MemoryMarket, e: &Evaluation) -> Res
         .iter()
         .map(|(name, _, all)| (name.clone(), all.equity.iter().map(|v| v / all.equity[0] - 1.0).collect()))
         .collect();
-    let series: Vec<Series<'_>> = curves.iter().map(|(n, v)| Series { name: n, values: v }).collect();
+    let series: Vec<Line<'_>> = curves.iter().map(|(n, v)| Line { name: n, values: v }).collect();
     let title = "Equity of the pooled book (return since the start)";
     line_chart(&chart, "hour", 0.0, &[Panel { title, series: &series }])?;
     let mut md = String::from("# Evaluation\n\n");

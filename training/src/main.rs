@@ -6,12 +6,12 @@ use arbpolicy_core::config::DEFAULT_FEE_RATE;
 use arbpolicy_core::environment::DEFAULT_SLIPPAGE;
 use arbpolicy_core::json::decide_json;
 use arbpolicy_core::market::SyntheticMarket;
-use arbpolicy_core::policy::artifact::ARTIFACT_LEN;
 use arbpolicy_core::policy::onnx::OnnxModel;
 use arbpolicy_core::reward::RewardParams;
+use arbpolicy_core::time::HOUR_MS;
 use arbpolicy_train::PolicyFile;
 use arbpolicy_train::evaluation::Costs;
-use arbpolicy_train::history::{HOUR_MS, History, date_ms};
+use arbpolicy_train::history::{History, date_ms};
 use arbpolicy_train::job::{EvaluateJob, MarketKind, Source, TrainJob, Trained, evaluate, train};
 use arbpolicy_train::ppo::PpoConfig;
 use arbpolicy_train::replay::replay;
@@ -371,8 +371,7 @@ fn run(cli: Cli) -> Result<()> {
             let onnx = OnnxModel::from_path(&model)
                 .with_context(|| format!("cannot load the model {}", model.display()))?;
             let network = onnx.to_native().with_context(|| format!("cannot convert {}", model.display()))?;
-            let mut bytes = vec![0u8; ARTIFACT_LEN];
-            network.write_artifact(bytes.as_mut_slice().try_into().expect("artifact length"));
+            let bytes = network.to_artifact();
             std::fs::write(&out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
             eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
             Ok(())

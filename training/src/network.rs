@@ -5,6 +5,11 @@
 use arbpolicy_core::observation::{
     OBSERVATION_LEN, OPPORTUNITIES_OFFSET, PORTFOLIO_OFFSET, POSITIONS_OFFSET,
 };
+use arbpolicy_core::policy::architecture::{
+    self as plan, ACTOR1, ACTOR2, ATTENTION_OUT, CONFIG, CRITIC1, CRITIC2, FUSION1, FUSION2, HEADS, LAYERS,
+    MODEL_DIM, NORM1, NORM2, OPPORTUNITY, OPPORTUNITY_OUT, OPPORTUNITY_WIDTH, PARAMETER_COUNT, PORTFOLIO,
+    POSITION, POSITION_WIDTH,
+};
 use arbpolicy_core::policy::{Network, Normalization};
 use arbpolicy_core::{ACTION_COUNT, MAX_POSITIONS, OPPORTUNITY_SLOTS};
 use burn::module::Param;
@@ -12,15 +17,6 @@ use burn::nn::attention::{MhaInput, MultiHeadAttention, MultiHeadAttentionConfig
 use burn::nn::{Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
-
-/// Width of an opportunity's embedding (the attention's model width).
-const MODEL_DIM: usize = 40;
-/// Attention heads.
-const HEADS: usize = 4;
-/// Features of one position slot.
-const POSITION_WIDTH: usize = (OPPORTUNITIES_OFFSET - POSITIONS_OFFSET) / MAX_POSITIONS;
-/// Features of one opportunity slot.
-const OPPORTUNITY_WIDTH: usize = (OBSERVATION_LEN - OPPORTUNITIES_OFFSET) / OPPORTUNITY_SLOTS;
 
 /// The trainable network: observations `[batch, 275]` to logits `[batch, 36]` and values
 /// `[batch, 1]`.
@@ -47,6 +43,71 @@ pub struct PolicyNet {
     critic2: Linear,
 }
 
+/// One of the table's layers in burn.
+enum Part<'a> {
+    /// A fully connected layer.
+    Linear(&'a Linear),
+    /// Fully connected layers whose outputs are stacked (the attention's query, key and value).
+    Stacked([&'a Linear; 3]),
+    /// A layer norm.
+    Norm(&'a LayerNorm),
+}
+
+fn values(t: Tensor<1>) -> Vec<f32> {
+    t.into_data().try_to_vec::<f32>().expect("f32 parameters")
+}
+
+impl Part<'_> {
+    /// The layer as the table describes it.
+    #[cfg(test)]
+    fn kind(&self) -> (arbpolicy_core::policy::architecture::LayerKind, usize, usize) {
+        use arbpolicy_core::policy::architecture::LayerKind;
+        let shape = |l: &Linear| l.weight.val().dims();
+        match self {
+            Part::Linear(l) => {
+                let [input, output] = shape(l);
+                (LayerKind::Linear, input, output)
+            }
+            Part::Stacked(ls) => {
+                let [input, output] = shape(ls[0]);
+                (LayerKind::Linear, input, ls.len() * output)
+            }
+            Part::Norm(n) => {
+                let [width] = n.gamma.val().dims();
+                (LayerKind::LayerNorm, width, width)
+            }
+        }
+    }
+
+    /// Append the parameters in PyTorch's order: the weight `[out][in]`, then the bias; a layer
+    /// norm's scale, then its shift.
+    fn parameters(&self, out: &mut Vec<f32>) {
+        let weight = |l: &Linear, out: &mut Vec<f32>| {
+            let [input, output] = l.weight.val().dims();
+            let w = values(l.weight.val().reshape([input * output]));
+            out.extend(
+                (0..output).flat_map(|o| (0..input).map(move |i| (o, i))).map(|(o, i)| w[i * output + o]),
+            );
+        };
+        let bias =
+            |l: &Linear, out: &mut Vec<f32>| out.extend(values(l.bias.as_ref().expect("a bias").val()));
+        match self {
+            Part::Linear(l) => {
+                weight(l, out);
+                bias(l, out);
+            }
+            Part::Stacked(ls) => {
+                ls.iter().for_each(|l| weight(l, out));
+                ls.iter().for_each(|l| bias(l, out));
+            }
+            Part::Norm(n) => {
+                out.extend(values(n.gamma.val()));
+                out.extend(values(n.beta.as_ref().expect("a shift").val()));
+            }
+        }
+    }
+}
+
 /// The policy's initial action probabilities: HOLD most of the time, an entry now and then, an
 /// exit rarely, so that a position opened while exploring stays open for days (an exit slot is
 /// drawn about once in 250 hours) and a carry trade's payback can be seen at all. With CleanRL's
@@ -71,9 +132,10 @@ fn fitted(values: &[f32; OBSERVATION_LEN], device: &Device) -> Param<Tensor<1>> 
         .set_require_grad(false)
 }
 
-/// Orthogonal initialisation (CleanRL's PPO): weights orthogonal with gain `sqrt(2)` in the body,
-/// 0.01 on the actor's output and 1 on the critic's; biases zero.
-fn layer(input: usize, output: usize, gain: f64, device: &Device) -> Linear {
+/// The table's layer `l`, initialised as CleanRL's PPO does: weights orthogonal with gain
+/// `sqrt(2)` in the body, 0.01 on the actor's output and 1 on the critic's; biases zero.
+fn layer(l: plan::Layer, gain: f64, device: &Device) -> Linear {
+    let (input, output) = (l.input, l.output);
     let mut linear = LinearConfig::new(input, output).with_initializer(Initializer::Zeros).init(device);
     linear.weight =
         Initializer::Orthogonal { gain }.init_with([input, output], Some(input), Some(output), device);
@@ -104,38 +166,41 @@ impl PolicyNet {
     pub fn new(device: &Device) -> Self {
         let body = std::f64::consts::SQRT_2;
         let mut attention = MultiHeadAttentionConfig::new(MODEL_DIM, HEADS).with_dropout(0.0).init(device);
-        for projection in
-            [&mut attention.query, &mut attention.key, &mut attention.value, &mut attention.output]
-        {
-            *projection = layer(MODEL_DIM, MODEL_DIM, 1.0, device);
+        // The stacked input projection of the table, one third each.
+        let third = plan::Layer { output: MODEL_DIM, ..plan::ATTENTION_IN };
+        for projection in [&mut attention.query, &mut attention.key, &mut attention.value] {
+            *projection = layer(third, 1.0, device);
         }
+        attention.output = layer(ATTENTION_OUT, 1.0, device);
         // PyTorch's layer norm epsilon, which the engine's native pass uses.
-        let norm = |width| LayerNormConfig::new(width).with_epsilon(1e-5).init(device);
+        let norm = |l: plan::Layer| {
+            LayerNormConfig::new(l.output).with_epsilon(plan::LAYER_NORM_EPSILON as f64).init(device)
+        };
         let identity = Normalization::IDENTITY;
         PolicyNet {
             shift: fitted(&identity.shift, device),
             scale: fitted(&identity.scale, device),
-            config: layer(PORTFOLIO_OFFSET, 16, body, device),
-            portfolio: layer(POSITIONS_OFFSET - PORTFOLIO_OFFSET, 32, body, device),
-            position: layer(POSITION_WIDTH, 24, body, device),
-            opportunity: layer(OPPORTUNITY_WIDTH, MODEL_DIM, body, device),
+            config: layer(CONFIG, body, device),
+            portfolio: layer(PORTFOLIO, body, device),
+            position: layer(POSITION, body, device),
+            opportunity: layer(OPPORTUNITY, body, device),
             attention,
-            opportunity_out: layer(MODEL_DIM, 64, body, device),
-            fusion1: layer(16 + 32 + 24 + 64, 128, body, device),
-            norm1: norm(128),
-            fusion2: layer(128, 64, body, device),
-            norm2: norm(64),
-            actor1: layer(64, 32, body, device),
+            opportunity_out: layer(OPPORTUNITY_OUT, body, device),
+            fusion1: layer(FUSION1, body, device),
+            norm1: norm(NORM1),
+            fusion2: layer(FUSION2, body, device),
+            norm2: norm(NORM2),
+            actor1: layer(ACTOR1, body, device),
             actor2: {
-                let mut head = layer(32, ACTION_COUNT, 0.01, device);
+                let mut head = layer(ACTOR2, 0.01, device);
                 head.bias = Some(Param::from_tensor(Tensor::from_data(
                     TensorData::new(action_prior(), [ACTION_COUNT]),
                     device,
                 )));
                 head
             },
-            critic1: layer(64, 32, body, device),
-            critic2: layer(32, 1, 1.0, device),
+            critic1: layer(CRITIC1, body, device),
+            critic2: layer(CRITIC2, 1.0, device),
         }
     }
 
@@ -165,7 +230,7 @@ impl PolicyNet {
         let portfolio = relu(self.portfolio.forward(part(PORTFOLIO_OFFSET, POSITIONS_OFFSET)));
         let positions =
             part(POSITIONS_OFFSET, OPPORTUNITIES_OFFSET).reshape([batch, MAX_POSITIONS, POSITION_WIDTH]);
-        let positions = relu(self.position.forward(positions)).max_dim(1).reshape([batch, 24]);
+        let positions = relu(self.position.forward(positions)).max_dim(1).reshape([batch, POSITION.output]);
         let slots = part(OPPORTUNITIES_OFFSET, OBSERVATION_LEN).reshape([
             batch,
             OPPORTUNITY_SLOTS,
@@ -193,47 +258,35 @@ impl PolicyNet {
         (read(logits), read(values))
     }
 
-    /// Every parameter in PyTorch's order (each linear layer's `[out][in]` weight then its bias;
-    /// the attention's query, key and value projections stacked as `in_proj`), the order of the
-    /// native pass and of its artifact.
-    pub fn parameters(&self) -> Vec<f32> {
-        let mut out = Vec::with_capacity(42_341);
-        let values = |t: Tensor<1>| t.into_data().try_to_vec::<f32>().expect("f32 parameters");
-        let weight = |l: &Linear, out: &mut Vec<f32>| {
-            let [input, output] = l.weight.val().dims();
-            let w = values(l.weight.val().reshape([input * output]));
-            out.extend(
-                (0..output).flat_map(|o| (0..input).map(move |i| (o, i))).map(|(o, i)| w[i * output + o]),
-            );
-        };
-        let bias =
-            |l: &Linear, out: &mut Vec<f32>| out.extend(values(l.bias.as_ref().expect("a bias").val()));
-        let linear = |l: &Linear, out: &mut Vec<f32>| {
-            weight(l, out);
-            bias(l, out);
-        };
-        let norm = |n: &LayerNorm, out: &mut Vec<f32>| {
-            out.extend(values(n.gamma.val()));
-            out.extend(values(n.beta.as_ref().expect("a shift").val()));
-        };
-        for l in [&self.config, &self.portfolio, &self.position, &self.opportunity] {
-            linear(l, &mut out);
-        }
+    /// The layers of the table ([`LAYERS`]), in its order.
+    fn layers(&self) -> [Part<'_>; LAYERS.len()] {
         let a = &self.attention;
-        for l in [&a.query, &a.key, &a.value] {
-            weight(l, &mut out);
-        }
-        for l in [&a.query, &a.key, &a.value] {
-            bias(l, &mut out);
-        }
-        linear(&a.output, &mut out);
-        linear(&self.opportunity_out, &mut out);
-        linear(&self.fusion1, &mut out);
-        norm(&self.norm1, &mut out);
-        linear(&self.fusion2, &mut out);
-        norm(&self.norm2, &mut out);
-        for l in [&self.actor1, &self.actor2, &self.critic1, &self.critic2] {
-            linear(l, &mut out);
+        [
+            Part::Linear(&self.config),
+            Part::Linear(&self.portfolio),
+            Part::Linear(&self.position),
+            Part::Linear(&self.opportunity),
+            Part::Stacked([&a.query, &a.key, &a.value]),
+            Part::Linear(&a.output),
+            Part::Linear(&self.opportunity_out),
+            Part::Linear(&self.fusion1),
+            Part::Norm(&self.norm1),
+            Part::Linear(&self.fusion2),
+            Part::Norm(&self.norm2),
+            Part::Linear(&self.actor1),
+            Part::Linear(&self.actor2),
+            Part::Linear(&self.critic1),
+            Part::Linear(&self.critic2),
+        ]
+    }
+
+    /// Every parameter in the table's order (PyTorch's: each linear layer's `[out][in]` weight
+    /// then its bias; the attention's query, key and value projections stacked as `in_proj`),
+    /// the order of the native pass and of its artifact.
+    pub fn parameters(&self) -> Vec<f32> {
+        let mut out = Vec::with_capacity(PARAMETER_COUNT);
+        for part in self.layers() {
+            part.parameters(&mut out);
         }
         out
     }
@@ -286,7 +339,10 @@ pub(crate) mod tests {
     }
 
     fn agree(net: &PolicyNet) {
-        assert_eq!(net.parameters().len(), 42_341);
+        assert_eq!(net.parameters().len(), PARAMETER_COUNT);
+        for (part, layer) in net.layers().iter().zip(&LAYERS) {
+            assert_eq!(part.kind(), (layer.kind, layer.input, layer.output), "{}", layer.name);
+        }
         let native = net.to_native();
         let n = 32;
         let obs = observations(n, 11);

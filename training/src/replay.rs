@@ -13,10 +13,11 @@
 //! book, so two features get stand-ins ([`bid_ask_stand_in`], and a depth of 1 % of the 24 h volume);
 //! the 24 h volume is the thinner venue's quote volume over the 24 bars that closed by `h`.
 
-use crate::history::{self, Contract, HOUR_MS, History, Series};
+use crate::history::{self, Contract, History, Series};
 use anyhow::{Result, bail};
 use arbpolicy_core::market::pair::{LONG_WINDOW_HOURS, Liquidity, PairHistory, SHORT_WINDOW_HOURS};
 use arbpolicy_core::market::{MarketHour, MemoryMarket, Settlement, VenueQuote};
+use arbpolicy_core::time::HOUR_MS;
 use arbpolicy_core::{Name, Quote};
 use std::collections::BTreeMap;
 
@@ -38,7 +39,7 @@ struct Venue<'a> {
     /// Quote volume of the bar opening at each hour (0 when absent).
     volume: Vec<f64>,
     /// The contract's settlements, by time.
-    settlements: &'a [history::Settlement],
+    settlements: &'a [history::SettlementRecord],
 }
 
 /// The market of hours `[from_hour, to_hour)` (hours since the epoch). Statistics are warmed up

@@ -29,7 +29,7 @@ pub fn has_font() -> bool {
 }
 
 /// One line of a chart.
-pub struct Series<'a> {
+pub struct Line<'a> {
     /// Its legend.
     pub name: &'a str,
     /// Its values, one per step of the x axis.
@@ -41,7 +41,7 @@ pub struct Panel<'a> {
     /// Its title.
     pub title: &'a str,
     /// Its lines.
-    pub series: &'a [Series<'a>],
+    pub series: &'a [Line<'a>],
 }
 
 /// Height of one panel, pixels (the figure is 1000 wide).
@@ -194,8 +194,8 @@ mod tests {
     fn a_chart_is_a_png_of_the_asked_size() {
         let path = std::env::temp_dir().join(format!("arbpolicy-chart-{}.png", std::process::id()));
         let a = [1.0, 2.0, 1.5, f64::NAN, 3.0];
-        let top = [Series { name: "a", values: &a }, Series { name: "b", values: &[2.0; 5] }];
-        let bottom = [Series { name: "c", values: &[f64::NAN; 3] }];
+        let top = [Line { name: "a", values: &a }, Line { name: "b", values: &[2.0; 5] }];
+        let bottom = [Line { name: "c", values: &[f64::NAN; 3] }];
         let panels = [Panel { title: "top", series: &top }, Panel { title: "bottom", series: &bottom }];
         line_chart(&path, "hour", 0.0, &panels).unwrap();
         let bytes = std::fs::read(&path).unwrap();

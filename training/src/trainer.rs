@@ -332,7 +332,7 @@ impl<M: Market + Clone + Send> Trainer<M> {
 }
 
 /// Train a network on `market`, calling `report` after every update.
-pub fn train<M: Market + Clone + Send>(
+pub fn train_network<M: Market + Clone + Send>(
     market: M,
     config: &TrainConfig,
     mut report: impl FnMut(&UpdateMetrics),
@@ -362,7 +362,7 @@ mod tests {
     fn tiny(seed: u64) -> (Vec<UpdateMetrics>, Vec<f32>) {
         let (market, config) = tiny_run(256, 4, seed);
         let mut metrics = Vec::new();
-        let net = train(&market, &config, |m| metrics.push(*m)).unwrap();
+        let net = train_network(&market, &config, |m| metrics.push(*m)).unwrap();
         (metrics, net.parameters())
     }
 

@@ -3,13 +3,14 @@
 
 use arbpolicy_core::market::{SyntheticMarket, SyntheticParams};
 use arbpolicy_core::policy::Network;
-use arbpolicy_core::policy::onnx::{Message, OnnxModel, pb};
+use arbpolicy_core::policy::onnx::{OnnxModel, pb};
 use arbpolicy_core::{EnvParams, OBSERVATION_LEN, Observation};
 use arbpolicy_train::export::{OPSET, PARITY_TOLERANCE, difference, export, onnx_model, parity};
 use arbpolicy_train::network::PolicyNet;
 use arbpolicy_train::ppo::PpoConfig;
 use arbpolicy_train::rollout::sample_observations;
-use arbpolicy_train::trainer::{TrainConfig, train};
+use arbpolicy_train::trainer::{TrainConfig, train_network};
+use prost::Message;
 use std::path::PathBuf;
 
 fn trained() -> (PolicyNet, Vec<f32>) {
@@ -18,7 +19,7 @@ fn trained() -> (PolicyNet, Vec<f32>) {
     let env = EnvParams { episode_hours: 48, ..EnvParams::default() };
     let ppo = PpoConfig { n_steps: 256, epochs: 2, ..PpoConfig::default() };
     let config = TrainConfig { envs: 4, ..TrainConfig::new(ppo, 2, 9, env) };
-    let net = train(&market, &config, |_| {}).unwrap();
+    let net = train_network(&market, &config, |_| {}).unwrap();
     assert!(!net.normalization().is_identity(), "a trained network normalises its inputs");
     let observations = sample_observations(&market, env, config.fee_rate, &net.to_native(), 256, 4).unwrap();
     (net, observations)

@@ -4,8 +4,9 @@
 //! (`training/tests/support/pair_reference.py`).
 
 use arbpolicy_core::market::MarketHour;
+use arbpolicy_core::time::HOUR_MS;
 use arbpolicy_core::{Name, Opportunity};
-use arbpolicy_train::history::{HOUR_MS, History};
+use arbpolicy_train::history::History;
 use arbpolicy_train::replay::{bid_ask_stand_in, replay};
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -9,8 +9,9 @@
 //! were entered at the same hour.
 
 use arbpolicy_core::TradingConfig;
+use arbpolicy_core::time::HOUR_MS;
 use arbpolicy_train::evaluation::{Costs, Rule, run};
-use arbpolicy_train::history::{HOUR_MS, History, date_ms};
+use arbpolicy_train::history::{History, date_ms};
 use arbpolicy_train::replay::replay;
 use std::path::PathBuf;
 

@@ -160,6 +160,8 @@ internal static class Tests
         Match m = Regex.Match(File.ReadAllText(header), @"#define ARBP_ABI_VERSION (\d+)");
         Check(m.Success && uint.Parse(m.Groups[1].Value) == Library.AbiVersion, "the header's ARBP_ABI_VERSION equals arbp_abi_version()");
         Check(Library.AbiVersion == Library.BindingAbiVersion, "the binding's ABI version equals the library's");
+        Match j = Regex.Match(File.ReadAllText(header), @"#define ARBP_DECISION_JSON_MAX (\d+)");
+        Check(j.Success && int.Parse(j.Groups[1].Value) == Library.DecisionJsonMax, "the header's ARBP_DECISION_JSON_MAX equals the binding's");
         Check(Regex.IsMatch(Library.Version ?? "", @"^\d+\.\d+\.\d+"), "version string " + Library.Version);
         Check(Library.StatusText(Status.InvalidModel).Length > 0, "status text");
     }

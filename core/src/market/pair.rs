@@ -63,16 +63,10 @@ impl PairHistory {
         liquidity: Liquidity,
     ) -> Option<Opportunity> {
         let last = self.samples.back()?;
-        let leg = |venue, q: &Quote| Leg {
-            venue,
-            price: q.price,
-            funding_rate: q.funding_rate,
-            interval_hours: q.interval_hours,
-        };
         let (long, short, sign) = if last.difference >= 0.0 {
-            (leg(venue_a, a), leg(venue_b, b), 1.0)
+            (Leg::quoted(venue_a, a), Leg::quoted(venue_b, b), 1.0)
         } else {
-            (leg(venue_b, b), leg(venue_a, a), -1.0)
+            (Leg::quoted(venue_b, b), Leg::quoted(venue_a, a), -1.0)
         };
         let since = |hours: i64| self.samples.iter().filter(move |s| s.hour > last.hour - hours);
         let short_window = mean(since(SHORT_WINDOW_HOURS).map(|s| s.difference));

@@ -112,6 +112,14 @@ impl Network {
         let crc = crc32fast::hash(&out[..ARTIFACT_LEN - 4]);
         out[ARTIFACT_LEN - 4..].copy_from_slice(&crc.to_le_bytes());
     }
+
+    /// This network as an artifact on the heap ([`Network::write_artifact`] into a new buffer).
+    #[cfg(feature = "alloc")]
+    pub fn to_artifact(&self) -> alloc::vec::Vec<u8> {
+        let mut bytes = alloc::vec![0u8; ARTIFACT_LEN];
+        self.write_artifact((&mut bytes[..]).try_into().expect("the artifact's length"));
+        bytes
+    }
 }
 
 #[cfg(test)]

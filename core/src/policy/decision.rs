@@ -14,7 +14,7 @@
 
 use super::choice::{self, Confidence};
 use super::network::{Network, Output};
-use crate::action::{ACTION_COUNT, Action, ActionMask};
+use crate::action::{ACTION_COUNT, Action, ActionMask, PositionSlot};
 use crate::config::TradingConfig;
 use crate::error::Error;
 use crate::mask;
@@ -45,6 +45,12 @@ pub struct PolicyFailure;
 impl Policy for &Network {
     fn evaluate(&mut self, observation: &Observation, _mask: ActionMask) -> Result<Output, PolicyFailure> {
         Ok(self.forward(observation))
+    }
+}
+
+impl<P: Policy + ?Sized> Policy for &mut P {
+    fn evaluate(&mut self, observation: &Observation, mask: ActionMask) -> Result<Output, PolicyFailure> {
+        (**self).evaluate(observation, mask)
     }
 }
 
@@ -260,23 +266,22 @@ fn shown<'a>(request: &Request<'a>, selection: Selection, slots: Slots<'a>) -> R
     Ok(View { selection, slots, observation, mask })
 }
 
-/// Decide what to do now.
-pub fn decide<P: Policy>(
-    policy: &mut P,
-    request: &Request<'_>,
-    selector: Selector,
-) -> Result<Decision, Error> {
+/// Decide what to do now with `policy`: a network by reference (`decide(&network, ..)`), or a
+/// session by mutable reference (`decide(&mut session, ..)`).
+pub fn decide(mut policy: impl Policy, request: &Request<'_>, selector: Selector) -> Result<Decision, Error> {
     let Request { portfolio, config, .. } = *request;
     let (selection, slots) = open(request)?;
     let book_risk = RiskLevel::of(portfolio.min_liquidation_distance());
 
-    if let Some((slot, reason)) =
-        risk::forced_exits(&config, portfolio).iter().enumerate().find_map(|(j, r)| r.map(|r| (j, r)))
+    if let Some((slot, reason)) = PositionSlot::ALL
+        .into_iter()
+        .zip(risk::forced_exits(&config, portfolio))
+        .find_map(|(slot, r)| r.map(|r| (slot, r)))
     {
-        let action = Action::Exit { slot: slot as u8 };
-        let p = portfolio.positions[slot].as_ref().expect("a forced exit has a position");
+        let action = Action::Exit { slot };
+        let p = portfolio.positions[slot.index()].as_ref().expect("a forced exit has a position");
         let mut mask = ActionMask::hold_only();
-        mask.set(index_of(action), true);
+        mask.set(action.index(), true);
         return Ok(fixed(
             action,
             mask,
@@ -285,7 +290,7 @@ pub fn decide<P: Policy>(
                 p.long.venue,
                 p.short.venue,
             ),
-            Some(slot),
+            Some(slot.index()),
         ));
     }
 
@@ -323,10 +328,10 @@ pub fn decide<P: Policy>(
     };
     match action {
         Action::Enter { slot, size } => {
-            let o = slots.get(usize::from(slot)).ok_or(Error::ActionNotAllowed { index: index as u8 })?;
+            let o = slots.get(slot.index()).ok_or(Error::ActionNotAllowed { index })?;
             let plan = mask::plan_entry(&config, portfolio, o, size)
-                .map_err(|_| Error::ActionNotAllowed { index: index as u8 })?;
-            decision.opportunity_index = selection.input_index(usize::from(slot));
+                .map_err(|_| Error::ActionNotAllowed { index })?;
+            decision.opportunity_index = selection.input_index(slot.index());
             decision.size_usd = Some(plan.size_usd);
             decision.leverage = Some(plan.leverage);
             let entry_distance = crate::margin::MAINTENANCE_FRACTION / plan.leverage;
@@ -337,10 +342,8 @@ pub fn decide<P: Policy>(
             };
         }
         Action::Exit { slot } => {
-            let p = portfolio.positions[usize::from(slot)]
-                .as_ref()
-                .ok_or(Error::ActionNotAllowed { index: index as u8 })?;
-            decision.position_index = Some(usize::from(slot));
+            let p = portfolio.positions[slot.index()].as_ref().ok_or(Error::ActionNotAllowed { index })?;
+            decision.position_index = Some(slot.index());
             decision.reasoning = decision.reasoning.trade(p.coin, p.long.venue, p.short.venue);
         }
         Action::Hold => {}
@@ -348,13 +351,9 @@ pub fn decide<P: Policy>(
     Ok(decision)
 }
 
-fn index_of(action: Action) -> usize {
-    usize::from(action.index().expect("a valid action"))
-}
-
 /// A decision the engine takes without the policy: probability 1 on `action`.
 fn fixed(action: Action, mask: ActionMask, reasoning: Reasoning, position_index: Option<usize>) -> Decision {
-    let index = index_of(action);
+    let index = action.index();
     let mut probabilities = [0.0; ACTION_COUNT];
     probabilities[index] = 1.0;
     Decision {

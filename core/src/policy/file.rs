@@ -1,5 +1,6 @@
 //! A policy file of either kind, told apart by its content: an ONNX model (run through tract) or a
-//! native weights artifact (run by the native forward pass).
+//! native weights artifact (run by the native forward pass); and the one way to run it, a
+//! [`PolicySession`] per thread.
 
 use super::artifact::is_artifact;
 use super::decision::{Policy, PolicyFailure};
@@ -8,7 +9,7 @@ use super::onnx::{ModelError, OnnxModel, OnnxSession};
 use crate::action::ActionMask;
 use crate::observation::Observation;
 use std::boxed::Box;
-use std::format;
+use std::sync::Arc;
 
 /// A loaded policy, shared by all threads (`Send + Sync`); each thread decides through its own
 /// [`PolicySession`].
@@ -17,7 +18,7 @@ pub enum PolicyFile {
     /// An ONNX model, run through tract.
     Onnx(Box<OnnxModel>),
     /// A native weights artifact.
-    Native(Box<Network>),
+    Native(Arc<Network>),
 }
 
 impl PolicyFile {
@@ -26,39 +27,37 @@ impl PolicyFile {
         if is_artifact(bytes) {
             let mut network = Box::new(Network::ZERO);
             network.load_artifact(bytes).map_err(ModelError::Artifact)?;
-            Ok(PolicyFile::Native(network))
+            Ok(PolicyFile::Native(Arc::from(network)))
         } else {
             Ok(PolicyFile::Onnx(Box::new(OnnxModel::from_bytes(bytes)?)))
         }
     }
 
-    /// Load a model file.
+    /// Load a model file; a file that cannot be read is [`ModelError::Io`].
     pub fn from_path(path: impl AsRef<std::path::Path>) -> Result<Self, ModelError> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|e| ModelError::NotOnnx(format!("cannot read {}: {e}", path.display())))?;
-        Self::from_bytes(&bytes)
+        Self::from_bytes(&super::onnx::read(path.as_ref())?)
     }
 
-    /// A session for the calling thread.
-    pub fn session(&self) -> Result<PolicySession<'_>, ModelError> {
+    /// A session for the calling thread. It owns what it runs, so it may outlive this file.
+    pub fn session(&self) -> Result<PolicySession, ModelError> {
         Ok(match self {
             PolicyFile::Onnx(model) => PolicySession::Onnx(model.session()?),
-            PolicyFile::Native(network) => PolicySession::Native(network),
+            PolicyFile::Native(network) => PolicySession::Native(Arc::clone(network)),
         })
     }
 }
 
-/// One thread's way of running a [`PolicyFile`].
+/// One thread's way of running a [`PolicyFile`]: the one place where native and ONNX models are
+/// told apart when they run.
 #[derive(Debug)]
-pub enum PolicySession<'a> {
-    /// Through tract.
+pub enum PolicySession {
+    /// Through tract, reusing its state between calls.
     Onnx(OnnxSession),
     /// Natively.
-    Native(&'a Network),
+    Native(Arc<Network>),
 }
 
-impl PolicySession<'_> {
+impl PolicySession {
     /// The network on one observation (the mask is fed to models that take it).
     pub fn forward(&mut self, obs: &Observation, mask: ActionMask) -> Result<Output, ModelError> {
         match self {
@@ -68,7 +67,7 @@ impl PolicySession<'_> {
     }
 }
 
-impl Policy for PolicySession<'_> {
+impl Policy for PolicySession {
     fn evaluate(&mut self, observation: &Observation, mask: ActionMask) -> Result<Output, PolicyFailure> {
         self.forward(observation, mask).map_err(|_| PolicyFailure)
     }

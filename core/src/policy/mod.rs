@@ -1,16 +1,19 @@
 //! The policy runtime: the network (native, or ONNX through tract), and the masked choice of an
 //! action from its outputs.
 
+pub mod architecture;
 pub mod artifact;
 pub mod choice;
 pub mod decision;
 #[cfg(feature = "onnx")]
 pub mod file;
+mod kernel;
 pub mod network;
 pub mod normalization;
 #[cfg(feature = "onnx")]
 pub mod onnx;
 
 pub use decision::{Decision, Offer, Policy, PolicyFailure, Request, Selector, decide};
+pub use kernel::{LayerNorm, Linear};
 pub use network::{Network, Output};
 pub use normalization::Normalization;

@@ -1,42 +1,25 @@
-//! The plan's modular PPO network, evaluated natively: no heap, no std, `libm` for math.
-//!
-//! The observation is normalised first ([`Normalization`], the identity for a model without one),
-//! then:
-//!
-//! ```text
-//! config 5 ──Linear 16, ReLU──────────────────────────────┐
-//! portfolio 10 ──Linear 32, ReLU──────────────────────────┤
-//! 5 positions x 12 ──Linear 24, ReLU── max over slots ────┤ concat 136
-//! 10 opportunities x 20 ──Linear 40, ReLU── 4-head        │
-//!     self-attention ── mean over slots ── Linear 64, ReLU┘
-//! 136 ──Linear 128, LayerNorm, ReLU── Linear 64, LayerNorm, ReLU ──┬─ Linear 32, ReLU, Linear 36 → logits
-//!                                                                  └─ Linear 32, ReLU, Linear 1  → value
-//! ```
+//! The plan's network ([`super::architecture`]), evaluated natively: no heap, no std, `libm` for
+//! math, the layers computed by [`super::kernel`]. The observation is normalised first
+//! ([`Normalization`], the identity for a model without one).
 //!
 //! Weights are held transposed (`[in][out]`), so every layer is a sum of scaled rows that the
-//! compiler vectorises; parameters are read and written in PyTorch's order (`weight[out][in]`, then
-//! `bias`) through [`Network::parameters`] and [`Network::set_parameters`].
+//! compiler vectorises; parameters are read and written in the table's order (PyTorch's:
+//! `weight[out][in]`, then `bias`) through [`Network::parameters`] and [`Network::set_parameters`].
 
+pub use super::architecture::PARAMETER_COUNT;
+use super::architecture::{
+    ACTOR1, ACTOR2, ATTENTION_IN, ATTENTION_OUT, CONFIG, CRITIC1, CRITIC2, FUSION1, FUSION2, HEAD_DIM, HEADS,
+    LAYERS, MODEL_DIM, NORM1, NORM2, OPPORTUNITY, OPPORTUNITY_OUT, OPPORTUNITY_WIDTH, PORTFOLIO, POSITION,
+    POSITION_WIDTH,
+};
+use super::kernel::{
+    Kernel, LayerNorm, Linear, MulAdd, PORTABLE, TILE_ROWS, Weights, exp_nonpositive, relu, relu_rows,
+};
 use super::normalization::Normalization;
 use crate::observation::{
-    CONFIG_OFFSET, OPPORTUNITIES_OFFSET, OPPORTUNITY_NAMES, Observation, PORTFOLIO_OFFSET, POSITION_NAMES,
-    POSITIONS_OFFSET,
+    CONFIG_OFFSET, OPPORTUNITIES_OFFSET, Observation, PORTFOLIO_OFFSET, POSITIONS_OFFSET,
 };
 use crate::{ACTION_COUNT, MAX_POSITIONS, OPPORTUNITY_SLOTS};
-
-/// Number of parameters of the network.
-pub const PARAMETER_COUNT: usize = 42_341;
-/// Width of the opportunity embedding (attention model dimension).
-pub const MODEL_DIM: usize = 40;
-/// Attention heads.
-pub const HEADS: usize = 4;
-/// Width of one head.
-pub const HEAD_DIM: usize = MODEL_DIM / HEADS;
-/// Epsilon of both layer norms (PyTorch's default).
-pub const LAYER_NORM_EPSILON: f32 = 1e-5;
-
-const POSITION_WIDTH: usize = POSITION_NAMES.len();
-const OPPORTUNITY_WIDTH: usize = OPPORTUNITY_NAMES.len();
 
 /// The network's outputs for one observation.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,270 +30,76 @@ pub struct Output {
     pub value: f32,
 }
 
-/// A fully connected layer `y = W x + b` with `I` inputs and `O` outputs.
-///
-/// Aligned to a cache line, so that where a network lands in memory does not decide how many of
-/// its vector loads straddle two lines (at 4 bytes, a network's speed varied by a tenth from one
-/// allocation to the next).
-#[derive(Debug, Clone, PartialEq)]
-#[repr(align(64))]
-pub struct Linear<const I: usize, const O: usize> {
-    /// `weight_t[i][o]` is PyTorch's `weight[o][i]`.
-    pub weight_t: [[f32; O]; I],
-    /// The bias.
-    pub bias: [f32; O],
-}
-
-/// Rows computed together in one tile: each weight read serves them all. [`Linear::rows`] handles
-/// the 1 to 4 rows left over; change both together.
-const TILE_ROWS: usize = 5;
-
-/// How the layers are computed on the instruction set at hand: tiles of [`TILE_ROWS`] rows by `W`
-/// outputs, a lone row in blocks of `V` outputs (both sized to the vector registers), and
-/// multiply-adds fused when `FUSED` (only where the instruction set has FMA; without the standard
-/// library they are never fused).
-#[derive(Debug, Clone, Copy)]
-struct Kernel<const W: usize, const V: usize, const FUSED: bool>;
-
-/// A multiply-add, fused or not.
-trait MulAdd: Copy {
-    /// `a x b + acc`.
-    fn mul_add(self, a: f32, b: f32, acc: f32) -> f32;
-}
-
-impl<const W: usize, const V: usize, const FUSED: bool> MulAdd for Kernel<W, V, FUSED> {
-    #[inline(always)]
-    fn mul_add(self, a: f32, b: f32, acc: f32) -> f32 {
-        #[cfg(feature = "std")]
-        if FUSED {
-            return a.mul_add(b, acc);
-        }
-        a * b + acc
-    }
-}
-
-/// `v[at..at + B]`.
-#[inline(always)]
-fn block<const O: usize, const B: usize>(v: &[f32; O], at: usize) -> [f32; B] {
-    v[at..at + B].try_into().expect("block inside the row")
-}
-
-/// The kernel of any instruction set: scalar-width tiles, no fused multiply-add.
-const PORTABLE: Kernel<8, 32, false> = Kernel;
-
-impl<const I: usize, const O: usize> Linear<I, O> {
-    /// A layer of zeros.
-    pub const ZERO: Self = Linear { weight_t: [[0.0; O]; I], bias: [0.0; O] };
-
-    /// `W x + b`.
-    pub fn apply(&self, x: &[f32; I]) -> [f32; O] {
-        let [y] = self.rows(PORTABLE, core::array::from_ref(x), 0..O);
-        y
-    }
-
-    /// `W x + b` for each of `N` rows, only the outputs in `columns` (the others stay 0).
-    #[inline(always)]
-    fn rows<const N: usize, const W: usize, const V: usize, const F: bool>(
-        &self,
-        k: Kernel<W, V, F>,
-        x: &[[f32; I]; N],
-        columns: core::ops::Range<usize>,
-    ) -> [[f32; O]; N] {
-        let mut y = [[0.0f32; O]; N];
-        let mut row = 0;
-        while row + TILE_ROWS <= N {
-            self.columns::<N, TILE_ROWS, W>(k, x, &mut y, row, columns.clone());
-            row += TILE_ROWS;
-        }
-        // The rows left over make one narrower tile; a lone row takes wider blocks instead.
-        match N - row {
-            0 => {}
-            1 => self.columns::<N, 1, V>(k, x, &mut y, row, columns),
-            2 => self.columns::<N, 2, W>(k, x, &mut y, row, columns),
-            3 => self.columns::<N, 3, W>(k, x, &mut y, row, columns),
-            _ => self.columns::<N, 4, W>(k, x, &mut y, row, columns),
-        }
-        y
-    }
-
-    /// Rows `row..row + T` over `columns`: blocks of `B` outputs, then narrower blocks.
-    #[inline(always)]
-    fn columns<const N: usize, const T: usize, const B: usize>(
-        &self,
-        k: impl MulAdd,
-        x: &[[f32; I]; N],
-        y: &mut [[f32; O]; N],
-        row: usize,
-        columns: core::ops::Range<usize>,
-    ) {
-        let x: &[[f32; I]; T] = x[row..row + T].try_into().expect("rows inside the batch");
-        let y: &mut [[f32; O]; T] = (&mut y[row..row + T]).try_into().expect("rows inside the batch");
-        let (mut at, end) = (columns.start, columns.end);
-        while at + B <= end {
-            self.tile::<T, B>(k, x, y, at);
-            at += B;
-        }
-        if B > 64 && at + 64 <= end {
-            self.tile::<T, 64>(k, x, y, at);
-            at += 64;
-        }
-        if B > 32 && at + 32 <= end {
-            self.tile::<T, 32>(k, x, y, at);
-            at += 32;
-        }
-        if B > 16 && at + 16 <= end {
-            self.tile::<T, 16>(k, x, y, at);
-            at += 16;
-        }
-        if B > 8 && at + 8 <= end {
-            self.tile::<T, 8>(k, x, y, at);
-            at += 8;
-        }
-        if B > 4 && at + 4 <= end {
-            self.tile::<T, 4>(k, x, y, at);
-            at += 4;
-        }
-        while at < end {
-            self.tile::<T, 1>(k, x, y, at);
-            at += 1;
-        }
-    }
-
-    /// `T` rows, outputs `at..at + B`: `T x B` accumulators, one pass over the inputs.
-    #[inline(always)]
-    fn tile<const T: usize, const B: usize>(
-        &self,
-        k: impl MulAdd,
-        x: &[[f32; I]; T],
-        y: &mut [[f32; O]; T],
-        at: usize,
-    ) {
-        let mut acc = [block::<O, B>(&self.bias, at); T];
-        for (i, weights) in self.weight_t.iter().enumerate() {
-            let w = block::<O, B>(weights, at);
-            for (a, xs) in acc.iter_mut().zip(x) {
-                let xi = xs[i];
-                for l in 0..B {
-                    a[l] = k.mul_add(xi, w[l], a[l]);
-                }
-            }
-        }
-        for (out, a) in y.iter_mut().zip(&acc) {
-            out[at..at + B].copy_from_slice(a);
-        }
-    }
-
-    fn visit(&self, f: &mut impl FnMut(f32)) {
-        for o in 0..O {
-            for row in &self.weight_t {
-                f(row[o]);
-            }
-        }
-        self.bias.iter().for_each(|&b| f(b));
-    }
-
-    fn load(&mut self, next: &mut impl FnMut() -> f32) {
-        for o in 0..O {
-            for row in self.weight_t.iter_mut() {
-                row[o] = next();
-            }
-        }
-        self.bias.iter_mut().for_each(|b| *b = next());
-    }
-}
-
-/// Layer normalisation over `N` features with a learned scale and shift.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LayerNorm<const N: usize> {
-    /// Scale.
-    pub gamma: [f32; N],
-    /// Shift.
-    pub beta: [f32; N],
-}
-
-impl<const N: usize> LayerNorm<N> {
-    /// A layer norm of zeros.
-    pub const ZERO: Self = LayerNorm { gamma: [0.0; N], beta: [0.0; N] };
-
-    /// `(x - mean) / sqrt(var + eps) x gamma + beta`.
-    #[inline(always)]
-    pub fn apply(&self, x: &[f32; N]) -> [f32; N] {
-        let sum = |a: f32, b: f32| a + b;
-        let mean = halving(x, sum) / N as f32;
-        let mut y = [0.0f32; N];
-        for i in 0..N {
-            y[i] = (x[i] - mean) * (x[i] - mean);
-        }
-        let inv = 1.0 / libm::sqrtf(halving(&y, sum) / N as f32 + LAYER_NORM_EPSILON);
-        for i in 0..N {
-            y[i] = (x[i] - mean) * inv * self.gamma[i] + self.beta[i];
-        }
-        y
-    }
-
-    fn visit(&self, f: &mut impl FnMut(f32)) {
-        self.gamma.iter().chain(&self.beta).for_each(|&v| f(v));
-    }
-
-    fn load(&mut self, next: &mut impl FnMut() -> f32) {
-        self.gamma.iter_mut().chain(self.beta.iter_mut()).for_each(|v| *v = next());
-    }
-}
-
-/// The modular PPO network.
+/// The plan's network, its layers typed by the architecture's table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Network {
     /// The observation's normalisation, applied before every layer.
     pub input: Normalization,
-    /// Configuration encoder, 5 -> 16.
-    pub config: Linear<5, 16>,
-    /// Portfolio encoder, 10 -> 32.
-    pub portfolio: Linear<10, 32>,
-    /// Position encoder, 12 -> 24, shared by the five slots.
-    pub position: Linear<12, 24>,
-    /// Opportunity embedding, 20 -> 40, shared by the ten slots.
-    pub opportunity: Linear<20, 40>,
-    /// Attention input projection: queries, keys and values, 40 -> 3 x 40.
-    pub attention_in: Linear<40, 120>,
-    /// Attention output projection, 40 -> 40.
-    pub attention_out: Linear<40, 40>,
-    /// Opportunity encoder output, 40 -> 64.
-    pub opportunity_out: Linear<40, 64>,
-    /// Fusion, 136 -> 128.
-    pub fusion1: Linear<136, 128>,
-    /// Fusion layer norm over 128.
-    pub norm1: LayerNorm<128>,
-    /// Fusion, 128 -> 64.
-    pub fusion2: Linear<128, 64>,
-    /// Fusion layer norm over 64.
-    pub norm2: LayerNorm<64>,
-    /// Actor hidden layer, 64 -> 32.
-    pub actor1: Linear<64, 32>,
-    /// Actor output, 32 -> 36 logits.
-    pub actor2: Linear<32, 36>,
-    /// Critic hidden layer, 64 -> 32.
-    pub critic1: Linear<64, 32>,
-    /// Critic output, 32 -> 1 value.
-    pub critic2: Linear<32, 1>,
+    /// [`CONFIG`].
+    pub config: Linear<{ CONFIG.input }, { CONFIG.output }>,
+    /// [`PORTFOLIO`].
+    pub portfolio: Linear<{ PORTFOLIO.input }, { PORTFOLIO.output }>,
+    /// [`POSITION`].
+    pub position: Linear<{ POSITION.input }, { POSITION.output }>,
+    /// [`OPPORTUNITY`].
+    pub opportunity: Linear<{ OPPORTUNITY.input }, { OPPORTUNITY.output }>,
+    /// [`ATTENTION_IN`].
+    pub attention_in: Linear<{ ATTENTION_IN.input }, { ATTENTION_IN.output }>,
+    /// [`ATTENTION_OUT`].
+    pub attention_out: Linear<{ ATTENTION_OUT.input }, { ATTENTION_OUT.output }>,
+    /// [`OPPORTUNITY_OUT`].
+    pub opportunity_out: Linear<{ OPPORTUNITY_OUT.input }, { OPPORTUNITY_OUT.output }>,
+    /// [`FUSION1`].
+    pub fusion1: Linear<{ FUSION1.input }, { FUSION1.output }>,
+    /// [`NORM1`].
+    pub norm1: LayerNorm<{ NORM1.output }>,
+    /// [`FUSION2`].
+    pub fusion2: Linear<{ FUSION2.input }, { FUSION2.output }>,
+    /// [`NORM2`].
+    pub norm2: LayerNorm<{ NORM2.output }>,
+    /// [`ACTOR1`].
+    pub actor1: Linear<{ ACTOR1.input }, { ACTOR1.output }>,
+    /// [`ACTOR2`].
+    pub actor2: Linear<{ ACTOR2.input }, { ACTOR2.output }>,
+    /// [`CRITIC1`].
+    pub critic1: Linear<{ CRITIC1.input }, { CRITIC1.output }>,
+    /// [`CRITIC2`].
+    pub critic2: Linear<{ CRITIC2.input }, { CRITIC2.output }>,
 }
 
-/// `max(x, 0)`, NaN kept (as PyTorch's ReLU does).
-#[inline(always)]
-fn relu<const N: usize>(mut x: [f32; N]) -> [f32; N] {
-    for v in x.iter_mut() {
-        *v = if *v < 0.0 { 0.0 } else { *v };
-    }
-    x
+/// The network's layers, as the fields that hold them, in the table's order ([`LAYERS`]): the
+/// one list that reading and writing the parameters walk.
+macro_rules! in_table_order {
+    ($($field:ident),* $(,)?) => {
+        impl Network {
+            fn layers(&self) -> [&dyn Weights; LAYERS.len()] {
+                [$(&self.$field),*]
+            }
+
+            fn layers_mut(&mut self) -> [&mut dyn Weights; LAYERS.len()] {
+                [$(&mut self.$field),*]
+            }
+        }
+    };
 }
 
-/// [`relu`] of every row, over the rows laid end to end (a contiguous pass vectorises cleanly).
-#[inline(always)]
-fn relu_rows<const N: usize, const O: usize>(mut x: [[f32; O]; N]) -> [[f32; O]; N] {
-    for v in x.as_flattened_mut() {
-        *v = if *v < 0.0 { 0.0 } else { *v };
-    }
-    x
-}
+in_table_order!(
+    config,
+    portfolio,
+    position,
+    opportunity,
+    attention_in,
+    attention_out,
+    opportunity_out,
+    fusion1,
+    norm1,
+    fusion2,
+    norm2,
+    actor1,
+    actor2,
+    critic1,
+    critic2,
+);
 
 #[inline(always)]
 fn group<const N: usize>(obs: &Observation, offset: usize) -> &[f32; N] {
@@ -326,55 +115,6 @@ fn slots<const N: usize, const W: usize>(obs: &Observation, offset: usize) -> [[
     }
     out
 }
-
-/// `exp(x)` for `x <= 0` (softmax arguments less their maximum), in plain arithmetic that
-/// vectorises: `2^n exp(r)` with `x = n ln 2 + r`, `|r| <= ln 2 / 2`, and `exp(r)` by Cephes'
-/// degree-7 polynomial. Within 2 units in the last place of `libm::expf` (tested).
-///
-/// Exactly 0 below [`EXP_CUTOFF`]: such terms are below 1.6e-28 of the softmax's largest (which is
-/// 1), far under one rounding of it, and products of them would be subnormal numbers, which the
-/// processor computes a hundred times slower.
-#[inline(always)]
-fn exp_nonpositive(k: impl MulAdd, x: f32) -> f32 {
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    const P: [f32; 6] = [1.987_569_1e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 0.5];
-    const ROUND: f32 = 12_582_912.0;
-    let cut = x < EXP_CUTOFF;
-    let x = x.clamp(EXP_CUTOFF, 0.0);
-    // Adding 1.5 x 2^23 rounds to the nearest integer n, which then stands in the low bits.
-    let t = x * core::f32::consts::LOG2_E + ROUND;
-    let n = t - ROUND;
-    let r = k.mul_add(-n, LN2_LO, k.mul_add(-n, LN2_HI, x));
-    let mut poly = P[0];
-    for c in &P[1..] {
-        poly = k.mul_add(poly, r, *c);
-    }
-    let e = k.mul_add(r * r, poly, 1.0 + r);
-    // 2^n: n + 127 in the exponent bits (integer arithmetic, which vectorises, unlike `as i32`).
-    let scale = f32::from_bits(t.to_bits().wrapping_sub(ROUND.to_bits()).wrapping_add(127) << 23);
-    if cut { 0.0 } else { e * scale }
-}
-
-/// `op` over the values by halving: its elementwise steps vectorise, where a running fold is a
-/// chain of dependent scalar operations.
-#[inline(always)]
-fn halving<const N: usize>(v: &[f32; N], op: impl Fn(f32, f32) -> f32) -> f32 {
-    let mut w = *v;
-    let mut n = N;
-    while n > 1 {
-        // The upper half folds onto the lower; an odd middle value waits for the next round.
-        let half = n / 2;
-        for i in 0..half {
-            w[i] = op(w[i], w[n - half + i]);
-        }
-        n -= half;
-    }
-    w[0]
-}
-
-/// Below this, [`exp_nonpositive`] is 0.
-const EXP_CUTOFF: f32 = -64.0;
 
 /// Observations at once in [`Network::forward_batch`]: the fusion and head layers read each weight
 /// once for all of them.
@@ -475,20 +215,20 @@ impl Network {
             normalized[n] = self.input.apply(obs[n]);
         }
         let obs = &normalized;
-        let mut config = [[0.0f32; 5]; N];
-        let mut portfolio = [[0.0f32; 10]; N];
+        let mut config = [[0.0f32; CONFIG.input]; N];
+        let mut portfolio = [[0.0f32; PORTFOLIO.input]; N];
         let mut context = [[0.0f32; MODEL_DIM]; N];
         for n in 0..N {
             config[n] = *group(&obs[n], CONFIG_OFFSET);
             portfolio[n] = *group(&obs[n], PORTFOLIO_OFFSET);
             context[n] = self.attention(k, &obs[n]);
         }
-        let config = relu_rows(self.config.rows(k, &config, 0..16));
-        let portfolio = relu_rows(self.portfolio.rows(k, &portfolio, 0..32));
+        let config = relu_rows(self.config.rows(k, &config, 0..CONFIG.output));
+        let portfolio = relu_rows(self.portfolio.rows(k, &portfolio, 0..PORTFOLIO.output));
         let attended = self.attention_out.rows(k, &context, 0..MODEL_DIM);
-        let opportunities = relu_rows(self.opportunity_out.rows(k, &attended, 0..64));
+        let opportunities = relu_rows(self.opportunity_out.rows(k, &attended, 0..OPPORTUNITY_OUT.output));
 
-        let mut fused = [[0.0f32; 136]; N];
+        let mut fused = [[0.0f32; FUSION1.input]; N];
         for n in 0..N {
             let positions = self.positions(k, &obs[n]);
             let parts: [&[f32]; 4] = [&config[n], &portfolio[n], &positions, &opportunities[n]];
@@ -498,18 +238,18 @@ impl Network {
                 at += part.len();
             }
         }
-        let mut hidden1 = self.fusion1.rows(k, &fused, 0..128);
+        let mut hidden1 = self.fusion1.rows(k, &fused, 0..FUSION1.output);
         for h in hidden1.iter_mut() {
             *h = relu(self.norm1.apply(h));
         }
-        let mut hidden = self.fusion2.rows(k, &hidden1, 0..64);
+        let mut hidden = self.fusion2.rows(k, &hidden1, 0..FUSION2.output);
         for h in hidden.iter_mut() {
             *h = relu(self.norm2.apply(h));
         }
-        let actor = relu_rows(self.actor1.rows(k, &hidden, 0..32));
-        let logits = self.actor2.rows(k, &actor, 0..ACTION_COUNT);
-        let critic = relu_rows(self.critic1.rows(k, &hidden, 0..32));
-        let value = self.critic2.rows(k, &critic, 0..1);
+        let actor = relu_rows(self.actor1.rows(k, &hidden, 0..ACTOR1.output));
+        let logits = self.actor2.rows(k, &actor, 0..ACTOR2.output);
+        let critic = relu_rows(self.critic1.rows(k, &hidden, 0..CRITIC1.output));
+        let value = self.critic2.rows(k, &critic, 0..CRITIC2.output);
         let mut out = [Output { logits: [0.0; ACTION_COUNT], value: 0.0 }; N];
         for n in 0..N {
             out[n] = Output { logits: logits[n], value: value[n][0] };
@@ -523,11 +263,11 @@ impl Network {
         &self,
         k: Kernel<W, V, F>,
         obs: &Observation,
-    ) -> [f32; 24] {
+    ) -> [f32; POSITION.output] {
         let slots = slots::<MAX_POSITIONS, POSITION_WIDTH>(obs, POSITIONS_OFFSET);
-        let encoded = self.position.rows(k, &slots, 0..24);
+        let encoded = self.position.rows(k, &slots, 0..POSITION.output);
         // ReLU outputs are >= 0, so starting from 0 gives the maximum of the ReLUs over the slots.
-        let mut best = [0.0f32; 24];
+        let mut best = [0.0f32; POSITION.output];
         for slot in &encoded {
             for (b, &s) in best.iter_mut().zip(slot) {
                 *b = b.max(s);
@@ -551,7 +291,7 @@ impl Network {
     ) -> [f32; MODEL_DIM] {
         const SLOTS: usize = OPPORTUNITY_SLOTS;
         let tokens = slots::<SLOTS, OPPORTUNITY_WIDTH>(obs, OPPORTUNITIES_OFFSET);
-        let embedded = relu_rows(self.opportunity.rows(k, &tokens, 0..MODEL_DIM));
+        let embedded = relu_rows(self.opportunity.rows(k, &tokens, 0..OPPORTUNITY.output));
         // Queries and keys only; the values come from the weighted embeddings below.
         let qk = self.attention_in.rows(k, &embedded, 0..2 * MODEL_DIM);
 
@@ -642,44 +382,18 @@ impl Network {
         out
     }
 
-    /// Call `f` with every parameter in PyTorch's order.
+    /// Call `f` with every parameter, in the table's order.
     pub fn parameters(&self, mut f: impl FnMut(f32)) {
-        let f = &mut f;
-        self.config.visit(f);
-        self.portfolio.visit(f);
-        self.position.visit(f);
-        self.opportunity.visit(f);
-        self.attention_in.visit(f);
-        self.attention_out.visit(f);
-        self.opportunity_out.visit(f);
-        self.fusion1.visit(f);
-        self.norm1.visit(f);
-        self.fusion2.visit(f);
-        self.norm2.visit(f);
-        self.actor1.visit(f);
-        self.actor2.visit(f);
-        self.critic1.visit(f);
-        self.critic2.visit(f);
+        for layer in self.layers() {
+            layer.visit(&mut f);
+        }
     }
 
-    /// Set every parameter, in PyTorch's order, from `next`.
+    /// Set every parameter, in the table's order, from `next`.
     pub fn set_parameters(&mut self, mut next: impl FnMut() -> f32) {
-        let next = &mut next;
-        self.config.load(next);
-        self.portfolio.load(next);
-        self.position.load(next);
-        self.opportunity.load(next);
-        self.attention_in.load(next);
-        self.attention_out.load(next);
-        self.opportunity_out.load(next);
-        self.fusion1.load(next);
-        self.norm1.load(next);
-        self.fusion2.load(next);
-        self.norm2.load(next);
-        self.actor1.load(next);
-        self.actor2.load(next);
-        self.critic1.load(next);
-        self.critic2.load(next);
+        for layer in self.layers_mut() {
+            layer.load(&mut next);
+        }
     }
 }
 
@@ -706,47 +420,11 @@ mod tests {
     }
 
     #[test]
-    fn exp_matches_libm() {
-        let mut worst = 0.0f32;
-        for k in 0..=640_000 {
-            let x = -(k as f32) * 1e-4;
-            let reference = libm::expf(x);
-            for ours in [exp_nonpositive(PORTABLE, x), exp_nonpositive(Kernel::<8, 32, true>, x)] {
-                worst = worst.max((ours - reference).abs() / reference);
-            }
+    fn the_layers_are_the_table_s_in_its_order() {
+        let n = std::boxed::Box::new(Network::ZERO);
+        for (field, layer) in n.layers().iter().zip(&LAYERS) {
+            assert_eq!(field.kind(), (layer.kind, layer.input, layer.output), "{}", layer.name);
         }
-        // Two units in the last place of an f32 in [1, 2).
-        assert!(worst <= 2.0 * f32::EPSILON, "relative error {worst:e}");
-        assert_eq!(exp_nonpositive(PORTABLE, 0.0), 1.0);
-        assert_eq!(exp_nonpositive(PORTABLE, EXP_CUTOFF - 1e-3), 0.0);
-        assert_eq!(exp_nonpositive(PORTABLE, f32::NEG_INFINITY), 0.0);
-        assert!(exp_nonpositive(PORTABLE, f32::NAN).is_nan());
-    }
-
-    #[test]
-    fn tiled_rows_equal_one_row_at_a_time() {
-        let mut l = std::boxed::Box::new(Linear::<20, 40>::ZERO);
-        let mut k = 0u32;
-        l.load(&mut || {
-            k += 1;
-            ((k * 7919 % 1000) as f32 - 500.0) / 500.0
-        });
-        let x: [[f32; 20]; 10] =
-            core::array::from_fn(|t| core::array::from_fn(|i| (t * 20 + i) as f32 / 100.0));
-        let tiled = l.rows(Kernel::<16, 64, true>, &x, 0..40);
-        for (t, row) in x.iter().enumerate() {
-            let one = l.apply(row);
-            let by_hand: [f32; 40] =
-                core::array::from_fn(|o| l.bias[o] + (0..20).map(|i| l.weight_t[i][o] * row[i]).sum::<f32>());
-            for o in 0..40 {
-                assert!((tiled[t][o] - one[o]).abs() <= 1e-5 && (one[o] - by_hand[o]).abs() <= 1e-5);
-            }
-        }
-        // Outside the columns asked for, the outputs stay 0.
-        let part = l.rows(Kernel::<16, 64, true>, &x, 0..24);
-        assert!(
-            part.iter().zip(&tiled).all(|(p, t)| p[..24] == t[..24] && p[24..].iter().all(|&v| v == 0.0))
-        );
     }
 
     /// Multi-head attention written out directly: every query's softmax over the keys (shifted by
@@ -808,16 +486,5 @@ mod tests {
                 assert!((g - e).abs() <= 1e-4 * spread, "{got:?} against {expected:?}");
             }
         }
-    }
-
-    #[test]
-    fn linear_and_layer_norm_by_hand() {
-        let l = Linear::<2, 2> { weight_t: [[1.0, 2.0], [3.0, 4.0]], bias: [0.5, -0.5] };
-        // W = [[1, 3], [2, 4]]: y = [1*1 + 3*2 + 0.5, 2*1 + 4*2 - 0.5].
-        assert_eq!(l.apply(&[1.0, 2.0]), [7.5, 9.5]);
-        let n = LayerNorm::<2> { gamma: [1.0, 2.0], beta: [0.0, 1.0] };
-        let y = n.apply(&[1.0, 3.0]); // mean 2, var 1
-        let inv = 1.0 / (1.0f32 + 1e-5).sqrt();
-        assert!((y[0] + inv).abs() < 1e-6 && (y[1] - (2.0 * inv + 1.0)).abs() < 1e-6);
     }
 }

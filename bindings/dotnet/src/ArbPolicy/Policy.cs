@@ -62,6 +62,9 @@ namespace ArbPolicy
         /// <summary>Number of observation features.</summary>
         public const int ObservationLength = 275;
 
+        /// <summary>Bytes that always hold a JSON decision with its NUL (ARBP_DECISION_JSON_MAX).</summary>
+        public const int DecisionJsonMax = 4096;
+
         /// <summary>The library's version, e.g. 0.1.0.</summary>
         public static string Version { get { return Utf8.FromStatic(Native.arbp_version_string()); } }
 
@@ -214,7 +217,7 @@ namespace ArbPolicy
     public sealed unsafe class PolicySession : IDisposable
     {
         private readonly SessionHandle handle;
-        private byte[] jsonOut = new byte[16 * 1024];
+        private readonly byte[] jsonOut = new byte[Library.DecisionJsonMax];
 
         internal PolicySession(SessionHandle handle)
         {
@@ -245,21 +248,14 @@ namespace ArbPolicy
         {
             if (json == null) throw new ArgumentNullException("json");
             byte[] input = Encoding.UTF8.GetBytes(json);
-            while (true)
-            {
-                UIntPtr needed;
-                Status status;
-                fixed (byte* i = input)
-                fixed (byte* o = jsonOut)
-                    status = Native.arbp_decide_json(handle, i, (UIntPtr)input.Length, o, (UIntPtr)jsonOut.Length, out needed);
-                if (status == Status.BufferTooSmall && (int)needed > jsonOut.Length)
-                {
-                    jsonOut = new byte[(int)needed];
-                    continue;
-                }
-                Errors.Check(status);
-                return Encoding.UTF8.GetString(jsonOut, 0, (int)needed - 1);
-            }
+            UIntPtr needed;
+            Status status;
+            // A buffer of DecisionJsonMax bytes always holds the answer: one call.
+            fixed (byte* i = input)
+            fixed (byte* o = jsonOut)
+                status = Native.arbp_decide_json(handle, i, (UIntPtr)input.Length, o, (UIntPtr)jsonOut.Length, out needed);
+            Errors.Check(status);
+            return Encoding.UTF8.GetString(jsonOut, 0, (int)needed - 1);
         }
 
         /// <summary>

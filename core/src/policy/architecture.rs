@@ -1,0 +1,152 @@
+//! The plan's network described once: every layer with its name and shape, in the order of its
+//! parameters (PyTorch's: each fully connected layer's `weight[out][in]` then its `bias`, each
+//! layer norm's scale then its shift).
+//!
+//! The native pass ([`super::Network`]) types its layers by these shapes and reads and writes
+//! its parameters in this order, which is also the order of the weights artifact; the ONNX
+//! converter looks for these layers in a graph; training's burn network is built from them and
+//! the ONNX export writes them.
+//!
+//! ```text
+//! config 5 ──Linear 16, ReLU──────────────────────────────┐
+//! portfolio 10 ──Linear 32, ReLU──────────────────────────┤
+//! 5 positions x 12 ──Linear 24, ReLU── max over slots ────┤ concat 136
+//! 10 opportunities x 20 ──Linear 40, ReLU── 4-head        │
+//!     self-attention ── mean over slots ── Linear 64, ReLU┘
+//! 136 ──Linear 128, LayerNorm, ReLU── Linear 64, LayerNorm, ReLU ──┬─ Linear 32, ReLU, Linear 36 → logits
+//!                                                                  └─ Linear 32, ReLU, Linear 1  → value
+//! ```
+
+use crate::ACTION_COUNT;
+use crate::observation::{CONFIG_NAMES, OPPORTUNITY_NAMES, PORTFOLIO_NAMES, POSITION_NAMES};
+
+/// What a layer computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerKind {
+    /// `y = W x + b`: `input x output` weights, then `output` biases.
+    Linear,
+    /// Layer normalisation over `output` (= `input`) features: a scale, then a shift.
+    LayerNorm,
+}
+
+/// One layer of the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layer {
+    /// Its name: the native network's field, and the prefix of its tensors in an exported graph.
+    pub name: &'static str,
+    /// What it computes.
+    pub kind: LayerKind,
+    /// Input width.
+    pub input: usize,
+    /// Output width.
+    pub output: usize,
+}
+
+impl Layer {
+    const fn linear(name: &'static str, input: usize, output: usize) -> Layer {
+        Layer { name, kind: LayerKind::Linear, input, output }
+    }
+
+    const fn norm(name: &'static str, width: usize) -> Layer {
+        Layer { name, kind: LayerKind::LayerNorm, input: width, output: width }
+    }
+
+    /// How many parameters it has.
+    pub const fn parameters(&self) -> usize {
+        match self.kind {
+            LayerKind::Linear => self.input * self.output + self.output,
+            LayerKind::LayerNorm => 2 * self.output,
+        }
+    }
+}
+
+/// Width of an opportunity's embedding (the attention's model width).
+pub const MODEL_DIM: usize = 40;
+/// Attention heads.
+pub const HEADS: usize = 4;
+/// Width of one head.
+pub const HEAD_DIM: usize = MODEL_DIM / HEADS;
+/// Epsilon of both layer norms (PyTorch's default).
+pub const LAYER_NORM_EPSILON: f32 = 1e-5;
+/// Features of one position slot.
+pub const POSITION_WIDTH: usize = POSITION_NAMES.len();
+/// Features of one opportunity slot.
+pub const OPPORTUNITY_WIDTH: usize = OPPORTUNITY_NAMES.len();
+
+/// Configuration encoder.
+pub const CONFIG: Layer = Layer::linear("config", CONFIG_NAMES.len(), 16);
+/// Portfolio encoder.
+pub const PORTFOLIO: Layer = Layer::linear("portfolio", PORTFOLIO_NAMES.len(), 32);
+/// Position encoder, shared by the five slots; its outputs are max-pooled over them.
+pub const POSITION: Layer = Layer::linear("position", POSITION_WIDTH, 24);
+/// Opportunity embedding, shared by the ten slots.
+pub const OPPORTUNITY: Layer = Layer::linear("opportunity", OPPORTUNITY_WIDTH, MODEL_DIM);
+/// The attention's input projection: queries, keys and values stacked (PyTorch's `in_proj`).
+pub const ATTENTION_IN: Layer = Layer::linear("attention_in", MODEL_DIM, 3 * MODEL_DIM);
+/// The attention's output projection, after the mean over slots.
+pub const ATTENTION_OUT: Layer = Layer::linear("attention_out", MODEL_DIM, MODEL_DIM);
+/// Opportunity encoder output.
+pub const OPPORTUNITY_OUT: Layer = Layer::linear("opportunity_out", MODEL_DIM, 64);
+/// Width of the four encoders' outputs concatenated.
+pub const FUSED: usize = CONFIG.output + PORTFOLIO.output + POSITION.output + OPPORTUNITY_OUT.output;
+/// First fusion layer.
+pub const FUSION1: Layer = Layer::linear("fusion1", FUSED, 128);
+/// Its layer norm.
+pub const NORM1: Layer = Layer::norm("norm1", FUSION1.output);
+/// Second fusion layer.
+pub const FUSION2: Layer = Layer::linear("fusion2", NORM1.output, 64);
+/// Its layer norm.
+pub const NORM2: Layer = Layer::norm("norm2", FUSION2.output);
+/// Actor hidden layer.
+pub const ACTOR1: Layer = Layer::linear("actor1", NORM2.output, 32);
+/// Actor output: the 36 logits.
+pub const ACTOR2: Layer = Layer::linear("actor2", ACTOR1.output, ACTION_COUNT);
+/// Critic hidden layer.
+pub const CRITIC1: Layer = Layer::linear("critic1", NORM2.output, 32);
+/// Critic output: the value.
+pub const CRITIC2: Layer = Layer::linear("critic2", CRITIC1.output, 1);
+
+/// Every layer, in the order of the parameters.
+pub const LAYERS: [Layer; 15] = [
+    CONFIG,
+    PORTFOLIO,
+    POSITION,
+    OPPORTUNITY,
+    ATTENTION_IN,
+    ATTENTION_OUT,
+    OPPORTUNITY_OUT,
+    FUSION1,
+    NORM1,
+    FUSION2,
+    NORM2,
+    ACTOR1,
+    ACTOR2,
+    CRITIC1,
+    CRITIC2,
+];
+
+/// Number of parameters of the network.
+pub const PARAMETER_COUNT: usize = {
+    let mut total = 0;
+    let mut i = 0;
+    while i < LAYERS.len() {
+        total += LAYERS[i].parameters();
+        i += 1;
+    }
+    total
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plan_s_network_has_its_parameter_count_and_unique_names() {
+        assert_eq!(PARAMETER_COUNT, 42_341);
+        for (i, a) in LAYERS.iter().enumerate() {
+            assert!(LAYERS[i + 1..].iter().all(|b| b.name != a.name), "{} twice", a.name);
+        }
+        assert_eq!(FUSED, 136);
+        assert_eq!(HEAD_DIM * HEADS, MODEL_DIM);
+    }
+}
