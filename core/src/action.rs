@@ -82,7 +82,8 @@ impl SizeTier {
         }
     }
 
-    fn ordinal(self) -> u8 {
+    /// Its place in [`SizeTier::ALL`], 0-2.
+    pub fn index(self) -> usize {
         match self {
             SizeTier::Small => 0,
             SizeTier::Medium => 1,
@@ -176,7 +177,9 @@ impl Action {
     pub fn index(self) -> usize {
         usize::from(match self {
             Action::Hold => 0,
-            Action::Enter { slot, size } => ENTER_BASE + size.ordinal() * OPPORTUNITY_SLOTS as u8 + slot.0,
+            Action::Enter { slot, size } => {
+                ENTER_BASE + size.index() as u8 * OPPORTUNITY_SLOTS as u8 + slot.0
+            }
             Action::Exit { slot } => EXIT_BASE + slot.0,
         })
     }

@@ -24,7 +24,7 @@ use crate::action::{Action, ActionMask};
 use crate::config::TradingConfig;
 use crate::error::{Error, check_range};
 use crate::market::{Market, Quote};
-use crate::mask::{self, EntryBlock};
+use crate::mask::{self, Allowed, EntryBlock, EntryPlan};
 use crate::observation::{self, OBSERVATION_LEN, Observation};
 use crate::opportunity::{Leg, Opportunity};
 use crate::portfolio::Portfolio;
@@ -32,6 +32,7 @@ use crate::position::{Position, PositionLeg};
 use crate::reward::{Reward, RewardParams, StepOutcome};
 use crate::risk::{self, ExitReason};
 use crate::selection::Selection;
+use crate::state::ValidState;
 use crate::{MAX_POSITIONS, margin};
 use rand::{Rng, SeedableRng};
 
@@ -150,6 +151,8 @@ pub struct Environment<M> {
     start: usize,
     t: usize,
     selection: Selection,
+    /// The plan of an entry of each size tier at the latest snapshot, computed with its mask.
+    plans: [Result<EntryPlan, EntryBlock>; 3],
     /// The latest step, written in place.
     last: Step,
     done: bool,
@@ -173,6 +176,7 @@ impl<M: Market> Environment<M> {
             start: 0,
             t: 0,
             selection: Selection::default(),
+            plans: [Err(EntryBlock::InvalidState(Error::EpisodeOver)); 3],
             last: Step {
                 observation: [0.0; OBSERVATION_LEN],
                 mask: ActionMask::hold_only(),
@@ -262,8 +266,7 @@ impl<M: Market> Environment<M> {
             Action::Enter { slot, size } => {
                 let i = self.selection.input_index(slot.index()).ok_or(Error::ActionNotAllowed { index })?;
                 let opportunity = self.market.opportunities(self.t)[i];
-                let plan = mask::plan_entry(&self.config, &self.portfolio, &opportunity, size)
-                    .map_err(|_| Error::ActionNotAllowed { index })?;
+                let plan = self.plans[size.index()].map_err(|_| Error::ActionNotAllowed { index })?;
                 Some((opportunity, plan.size_usd))
             }
             _ => None,
@@ -329,13 +332,20 @@ impl<M: Market> Environment<M> {
         self.selection = selection;
         self.portfolio.episode_progress = (self.t - self.start) as f64 / self.params.episode_hours as f64;
         let now = self.market.timestamp(self.t);
-        if let Err(e) =
-            observation::encode(&self.config, &self.portfolio, &slots, now, &mut self.last.observation)
-        {
-            self.last.mask = ActionMask::hold_only();
-            return Err(e);
+        let state = ValidState::new(&self.config, &self.portfolio);
+        let shown = state.and_then(|state| {
+            observation::encode_valid(state, &slots, now, &mut self.last.observation)?;
+            Ok(Allowed::of(state, &slots))
+        });
+        match shown {
+            Ok(allowed) => (self.last.mask, self.plans) = (allowed.mask, allowed.plans),
+            Err(e) => {
+                self.last.observation.fill(0.0);
+                (self.last.mask, self.plans) =
+                    (ActionMask::hold_only(), [Err(EntryBlock::InvalidState(e)); 3]);
+                return Err(e);
+            }
         }
-        self.last.mask = mask::action_mask(&self.config, &self.portfolio, &slots);
         Ok(())
     }
 

@@ -9,7 +9,8 @@
 //! - [`margin`] and [`sizing`]: margin, leverage and liquidation math, position sizes.
 //! - [`action`], [`mask`], [`risk`]: the 36-action space, which actions the risk limits allow, and the
 //!   exits the limits force.
-//! - [`selection`]: the ten opportunities the policy is shown.
+//! - [`selection`]: the ten opportunities the policy is shown; [`state`]: a configuration and a book
+//!   validated once for a decision.
 //! - [`observation`] and [`reward`]: the 275-feature observation and the training reward.
 //! - [`market`] and [`environment`]: the hourly market environment used for training and evaluation.
 //! - [`time`]: hours since the epoch, as the engine counts time, from hosts' Unix milliseconds.
@@ -73,6 +74,7 @@ pub mod reward;
 pub mod risk;
 pub mod selection;
 pub mod sizing;
+pub mod state;
 pub mod time;
 
 pub use action::{ACTION_COUNT, Action, ActionMask, OpportunitySlot, PositionSlot, SizeTier};

@@ -25,6 +25,7 @@ use crate::portfolio::Portfolio;
 use crate::position::Position;
 use crate::risk::{self, ExitReason};
 use crate::selection::Slots;
+use crate::state::ValidState;
 use crate::{margin, sizing};
 use core::fmt;
 
@@ -96,9 +97,9 @@ pub struct EntryGate<'a> {
 }
 
 impl<'a> EntryGate<'a> {
-    /// The gate of this state (the configuration and portfolio are assumed valid; [`action_mask`]
-    /// checks them).
-    pub fn new(config: &'a TradingConfig, portfolio: &'a Portfolio) -> Self {
+    /// The gate of a validated state.
+    pub fn new(state: ValidState<'a>) -> Self {
+        let (config, portfolio) = (state.config(), state.portfolio());
         let blocked = if portfolio.active_count() >= usize::from(config.max_positions)
             || portfolio.free_slot().is_none()
         {
@@ -169,15 +170,16 @@ impl<'a> EntryGate<'a> {
     }
 }
 
-/// Check an entry of `size_usd` per leg on `opportunity` against every rule (the configuration and
-/// portfolio are assumed valid; [`action_mask`] checks them).
+/// Check an entry of `size_usd` per leg on `opportunity` against every rule; an invalid
+/// configuration or portfolio is [`EntryBlock::InvalidState`].
 pub fn check_entry(
     config: &TradingConfig,
     portfolio: &Portfolio,
     opportunity: &Opportunity,
     size_usd: f64,
 ) -> Result<EntryPlan, EntryBlock> {
-    EntryGate::new(config, portfolio).check(opportunity, size_usd)
+    let state = ValidState::new(config, portfolio).map_err(EntryBlock::InvalidState)?;
+    EntryGate::new(state).check(opportunity, size_usd)
 }
 
 /// Size an entry of `tier` from the available capital and check it ([`check_entry`]).
@@ -187,16 +189,27 @@ pub fn plan_entry(
     opportunity: &Opportunity,
     tier: SizeTier,
 ) -> Result<EntryPlan, EntryBlock> {
-    let gate = EntryGate::new(config, portfolio);
+    let state = ValidState::new(config, portfolio).map_err(EntryBlock::InvalidState)?;
+    let gate = EntryGate::new(state);
     gate.check(opportunity, gate.size(tier))
 }
 
-/// The 36-action mask for this state.
+/// The 36-action mask for this state; only HOLD and the exits when it is invalid.
 pub fn action_mask(config: &TradingConfig, portfolio: &Portfolio, slots: &Slots<'_>) -> ActionMask {
-    if config.validate().is_err() || portfolio.validate().is_err() {
-        return hold_and_exits(portfolio);
+    match ValidState::new(config, portfolio) {
+        Ok(state) => Allowed::of(state, slots).mask,
+        Err(_) => hold_and_exits(portfolio),
     }
-    mask_of_valid(config, portfolio, slots)
+}
+
+/// What a validated state allows: the mask, and the plan of an entry at each size tier (the same
+/// for every opportunity the trade rules let in), computed once for the decision that follows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Allowed {
+    /// The allowed actions.
+    pub mask: ActionMask,
+    /// The plan of an entry of each tier ([`SizeTier::ALL`]'s order), or why none is allowed.
+    pub plans: [Result<EntryPlan, EntryBlock>; 3],
 }
 
 /// HOLD and the EXIT of every active slot.
@@ -210,28 +223,30 @@ fn hold_and_exits(portfolio: &Portfolio) -> ActionMask {
     mask
 }
 
-/// [`action_mask`] of a configuration and portfolio already validated.
-pub(crate) fn mask_of_valid(config: &TradingConfig, portfolio: &Portfolio, slots: &Slots<'_>) -> ActionMask {
-    let mut mask = hold_and_exits(portfolio);
-    let gate = EntryGate::new(config, portfolio);
-    if gate.blocked().is_some() {
-        return mask;
-    }
-    let sizes = SizeTier::ALL.map(|tier| (tier, gate.size(tier)));
-    for (slot, opportunity) in OpportunitySlot::ALL.into_iter().zip(slots.iter()) {
-        let Some(opportunity) = opportunity else {
-            continue;
-        };
-        if gate.check_trade(opportunity).is_err() {
-            continue;
+impl Allowed {
+    /// What `state` allows with these slots.
+    pub fn of(state: ValidState<'_>, slots: &Slots<'_>) -> Self {
+        let mut mask = hold_and_exits(state.portfolio());
+        let gate = EntryGate::new(state);
+        if let Some(block) = gate.blocked() {
+            return Allowed { mask, plans: [Err(block); 3] };
         }
-        for (tier, size) in sizes {
-            if gate.check_size(size).is_ok() {
-                mask.set(Action::Enter { slot, size: tier }.index(), true);
+        let plans = SizeTier::ALL.map(|tier| gate.check_size(gate.size(tier)));
+        for (slot, opportunity) in OpportunitySlot::ALL.into_iter().zip(slots.iter()) {
+            let Some(opportunity) = opportunity else {
+                continue;
+            };
+            if gate.check_trade(opportunity).is_err() {
+                continue;
+            }
+            for (tier, plan) in SizeTier::ALL.into_iter().zip(&plans) {
+                if plan.is_ok() {
+                    mask.set(Action::Enter { slot, size: tier }.index(), true);
+                }
             }
         }
+        Allowed { mask, plans }
     }
-    mask
 }
 
 #[cfg(test)]

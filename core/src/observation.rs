@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::mask;
 use crate::portfolio::Portfolio;
 use crate::selection::Slots;
+use crate::state::ValidState;
 use crate::{MAX_POSITIONS, OPPORTUNITY_SLOTS};
 
 /// Length of the observation.
@@ -99,11 +100,8 @@ pub fn encode(
     now: i64,
     out: &mut Observation,
 ) -> Result<(), Error> {
-    if let Err(e) = config.validate().and_then(|()| portfolio.validate()) {
-        out.fill(0.0);
-        return Err(e);
-    }
-    write(config, portfolio, slots, now, out)
+    let state = ValidState::new(config, portfolio).inspect_err(|_| out.fill(0.0))?;
+    encode_valid(state, slots, now, out)
 }
 
 /// [`encode`] and [`mask::action_mask`] of one state, validating it once. On error `out` is left
@@ -115,18 +113,20 @@ pub fn encode_with_mask(
     now: i64,
     out: &mut Observation,
 ) -> Result<ActionMask, Error> {
-    encode(config, portfolio, slots, now, out)?;
-    Ok(mask::mask_of_valid(config, portfolio, slots))
+    let state = ValidState::new(config, portfolio).inspect_err(|_| out.fill(0.0))?;
+    encode_valid(state, slots, now, out)?;
+    Ok(mask::Allowed::of(state, slots).mask)
 }
 
-/// Write the features of a validated state; refuses a result that is not finite.
-fn write(
-    config: &TradingConfig,
-    portfolio: &Portfolio,
+/// Write the features of a validated state; refuses a result that is not finite (then `out` is
+/// left zeroed).
+pub fn encode_valid(
+    state: ValidState<'_>,
     slots: &Slots<'_>,
     now: i64,
     out: &mut Observation,
 ) -> Result<(), Error> {
+    let (config, portfolio) = (state.config(), state.portfolio());
     out[CONFIG_OFFSET..PORTFOLIO_OFFSET].copy_from_slice(&config.features());
     out[PORTFOLIO_OFFSET..POSITIONS_OFFSET].copy_from_slice(&portfolio.features(config));
     for (slot, chunk) in

@@ -23,6 +23,7 @@
 
 use anyhow::Result;
 use arbpolicy_core::mask::EntryGate;
+use arbpolicy_core::state::ValidState;
 use arbpolicy_core::{Market, Name, Portfolio, SizeTier, TradingConfig};
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
@@ -116,11 +117,10 @@ pub fn ceiling<M: Market>(
     slippage: f64,
     capital: f64,
 ) -> Result<Ceiling> {
-    config.validate()?;
     let hours = market.hours();
     anyhow::ensure!(hours >= 2, "the window holds {hours} hours, at least 2 are needed");
     let book = Portfolio::new(capital);
-    let gate = EntryGate::new(config, &book);
+    let gate = EntryGate::new(ValidState::new(config, &book)?);
     let size = gate.size(SizeTier::Large);
     let entry_cost = 4.0 * (config.fee_rate + slippage) * size;
     // Where each trade may be entered.

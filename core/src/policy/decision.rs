@@ -17,12 +17,13 @@ use super::network::{Network, Output};
 use crate::action::{ACTION_COUNT, Action, ActionMask, PositionSlot};
 use crate::config::TradingConfig;
 use crate::error::Error;
-use crate::mask;
+use crate::mask::{Allowed, EntryBlock, EntryPlan};
 use crate::observation::{self, OBSERVATION_LEN, Observation};
 use crate::opportunity::Opportunity;
 use crate::portfolio::Portfolio;
 use crate::risk::{self, ExitReason};
 use crate::selection::{Chosen, Selection, Slots};
+use crate::state::ValidState;
 use crate::{MAX_OPPORTUNITIES, Name};
 use core::fmt;
 use rand::SeedableRng;
@@ -238,39 +239,42 @@ pub struct View<'a> {
     pub observation: Observation,
     /// The allowed actions.
     pub mask: ActionMask,
+    /// The plan of an entry of each size tier ([`crate::SizeTier::ALL`]'s order), or why none is allowed:
+    /// the plan a chosen entry takes, computed with the mask.
+    pub plans: [Result<EntryPlan, EntryBlock>; 3],
 }
 
-/// Validate a request and choose its ten opportunities.
-fn open<'a>(request: &Request<'a>) -> Result<(Selection, Slots<'a>), Error> {
-    request.config.validate()?;
-    request.portfolio.validate()?;
-    request.opportunities.pick()
+/// Validate a request's configuration and book (once) and choose its ten opportunities.
+fn open<'r, 'a>(request: &'r Request<'a>) -> Result<(ValidState<'r>, Selection, Slots<'a>), Error> {
+    let state = ValidState::new(&request.config, request.portfolio)?;
+    let (selection, slots) = request.opportunities.pick()?;
+    Ok((state, selection, slots))
 }
 
 /// Validate a request and build what the policy is shown for it.
 pub fn view<'a>(request: &Request<'a>) -> Result<View<'a>, Error> {
-    let (selection, slots) = open(request)?;
-    shown(request, selection, slots)
+    let (state, selection, slots) = open(request)?;
+    shown(state, request.now, selection, slots)
 }
 
-/// What the policy is shown for a validated request.
-fn shown<'a>(request: &Request<'a>, selection: Selection, slots: Slots<'a>) -> Result<View<'a>, Error> {
+/// What the policy is shown in a validated state.
+fn shown<'a>(
+    state: ValidState<'_>,
+    now: i64,
+    selection: Selection,
+    slots: Slots<'a>,
+) -> Result<View<'a>, Error> {
     let mut observation = [0.0f32; OBSERVATION_LEN];
-    let mask = observation::encode_with_mask(
-        &request.config,
-        request.portfolio,
-        &slots,
-        request.now,
-        &mut observation,
-    )?;
-    Ok(View { selection, slots, observation, mask })
+    observation::encode_valid(state, &slots, now, &mut observation)?;
+    let Allowed { mask, plans } = Allowed::of(state, &slots);
+    Ok(View { selection, slots, observation, mask, plans })
 }
 
 /// Decide what to do now with `policy`: a network by reference (`decide(&network, ..)`), or a
 /// session by mutable reference (`decide(&mut session, ..)`).
 pub fn decide(mut policy: impl Policy, request: &Request<'_>, selector: Selector) -> Result<Decision, Error> {
     let Request { portfolio, config, .. } = *request;
-    let (selection, slots) = open(request)?;
+    let (state, selection, slots) = open(request)?;
     let book_risk = RiskLevel::of(portfolio.min_liquidation_distance());
 
     if let Some((slot, reason)) = PositionSlot::ALL
@@ -294,7 +298,8 @@ pub fn decide(mut policy: impl Policy, request: &Request<'_>, selector: Selector
         ));
     }
 
-    let View { selection, slots, observation: obs, mask } = shown(request, selection, slots)?;
+    let View { selection, slots, observation: obs, mask, plans } =
+        shown(state, request.now, selection, slots)?;
     let hold = |why| fixed(Action::Hold, mask, Reasoning::new(book_risk, Some(why)), None);
     let output = match policy.evaluate(&obs, mask) {
         Ok(o) => o,
@@ -329,8 +334,7 @@ pub fn decide(mut policy: impl Policy, request: &Request<'_>, selector: Selector
     match action {
         Action::Enter { slot, size } => {
             let o = slots.get(slot.index()).ok_or(Error::ActionNotAllowed { index })?;
-            let plan = mask::plan_entry(&config, portfolio, o, size)
-                .map_err(|_| Error::ActionNotAllowed { index })?;
+            let plan = plans[size.index()].map_err(|_| Error::ActionNotAllowed { index })?;
             decision.opportunity_index = selection.input_index(slot.index());
             decision.size_usd = Some(plan.size_usd);
             decision.leverage = Some(plan.leverage);
