@@ -215,7 +215,8 @@ pub struct ReasoningJson {
     pub long_exchange: Option<String>,
     /// Short exchange.
     pub short_exchange: Option<String>,
-    /// 24 h average funding difference of the entered opportunity, APR in percent.
+    /// 24 h average funding difference of the entered opportunity, APR as a fraction per year (as
+    /// the ABI's `expected_apr` and C#'s `ExpectedApr`).
     pub expected_apr: Option<f64>,
     /// `LOW`, `MEDIUM` or `HIGH`.
     pub risk_level: String,
@@ -444,7 +445,7 @@ impl DecisionJson {
                 coin: text(r.coin),
                 long_exchange: text(r.long_venue),
                 short_exchange: text(r.short_venue),
-                expected_apr: r.expected_apr.map(|a| a * 100.0),
+                expected_apr: r.expected_apr,
                 risk_level: r.risk.label().to_string(),
                 override_reason: r.override_reason.map(|o| o.label().to_string()),
             },

@@ -4,7 +4,8 @@ use arbpolicy_core::Error;
 use arbpolicy_core::json::{
     DECISION_JSON_MAX, DecisionJson, JsonError, ReasoningJson, decide_json, parse_request,
 };
-use arbpolicy_core::policy::{Network, decide};
+use arbpolicy_core::policy::{Network, Output, Policy, PolicyFailure, decide};
+use arbpolicy_core::{ACTION_COUNT, ActionMask, Observation};
 
 fn example() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/request.json")).unwrap()
@@ -36,6 +37,30 @@ fn the_example_request_is_answered() {
     let back: DecisionJson = serde_json::from_str(&text).unwrap();
     assert_eq!(back, json);
     assert!(["HIGH", "MEDIUM", "LOW"].contains(&back.confidence.as_str()));
+}
+
+/// An entry's expected APR is a fraction per year in JSON, as in the decision and the ABI.
+#[test]
+fn an_entry_s_expected_apr_is_a_fraction_in_json() {
+    struct Wants(usize);
+    impl Policy for Wants {
+        fn evaluate(&mut self, _: &Observation, mask: ActionMask) -> Result<Output, PolicyFailure> {
+            let mut logits = [-30.0; ACTION_COUNT];
+            logits[self.0] = 10.0;
+            assert!(mask.allows(self.0), "the example allows ENTER_OPP_0_SMALL");
+            Ok(Output { logits, value: 0.0 })
+        }
+    }
+    let owned = parse_request(&example()).unwrap();
+    let decision = decide(&mut Wants(1), &owned.request(), owned.selector).unwrap();
+    assert_eq!(decision.action.name(), "ENTER_OPP_0_SMALL");
+    let apr = decision.reasoning.expected_apr.unwrap();
+    let chosen = &owned.opportunities[decision.opportunity_index.unwrap()];
+    assert!((apr - chosen.apr_24h()).abs() < 1e-15 && apr > 0.0 && apr < 10.0, "{apr}");
+    let text = decide_json(&mut Wants(1), &example()).unwrap();
+    let json: DecisionJson = serde_json::from_str(&text).unwrap();
+    // serde_json reads floats back to within an ulp or so; a percent would be a hundred times off.
+    assert!((json.reasoning.expected_apr.unwrap() - apr).abs() < 1e-12, "{text}");
 }
 
 fn edited(f: impl FnOnce(&mut serde_json::Value)) -> String {
