@@ -44,7 +44,7 @@
  * Version of this ABI: bumped whenever a function, a struct layout or a status value changes
  * incompatibly. The header's `ARBP_ABI_VERSION` must equal `arbp_abi_version()`.
  */
-#define ARBP_ABI_VERSION 1
+#define ARBP_ABI_VERSION 2
 
 /**
  * Size of every name field (coin, exchange): up to 16 bytes of UTF-8 and a terminating NUL.
@@ -280,7 +280,7 @@ typedef struct arbp_leg {
 } arbp_leg;
 
 /**
- * A detected opportunity (the fields of the JSON request's `opportunities`).
+ * A detected opportunity.
  */
 typedef struct arbp_opportunity {
   /**
@@ -439,17 +439,76 @@ typedef struct arbp_portfolio {
    */
   double day_start_capital;
   /**
-   * 1 when the daily-loss halt was triggered today, else 0.
+   * 1 when the daily-loss halt was triggered today, else 0 (JSON: `true` or `false`, default
+   * `false`).
    */
   uint8_t entries_halted;
   /**
-   * Share of the episode elapsed, `[0, 1]` (0 outside training).
+   * Share of the episode elapsed, `[0, 1]` (0 outside training; JSON's default).
    */
   double episode_progress;
 } arbp_portfolio;
 
 /**
- * The user's risk settings and the engine's parameters (`arbp_config_default` fills the defaults).
+ * The user's risk settings and the engine parameters a user may change.
+ *
+ * All thresholds are fractions: `stop_loss_threshold = -0.02` closes a position that lost 2 % of its
+ * size; `liquidation_buffer = 0.15` keeps every leg at least 15 % of its price away from liquidation.
+ *
+ * Laid out for C: it is the `settings` of the ABI's `arbp_config`, and the JSON request's
+ * `config`, where the engine parameters may be left out (they then take the defaults given here).
+ */
+typedef struct arbp_settings {
+  /**
+   * Largest leverage a position may use, in `[1, 10]`. The leverage actually used is
+   * [`crate::margin::entry_leverage`]: this cap, lowered if the liquidation buffer needs it.
+   */
+  double max_leverage;
+  /**
+   * Share of available capital the book aims to put to work, in `(0, 1]`.
+   */
+  double target_utilization;
+  /**
+   * Most positions open at once, in `1..=5`.
+   */
+  uint8_t max_positions;
+  /**
+   * A position whose net P&L as a fraction of its size falls below this is closed, in
+   * `[-0.05, -0.01]`.
+   */
+  double stop_loss_threshold;
+  /**
+   * Smallest allowed distance to liquidation, as a fraction of the price, in `[0.1, 0.3]`.
+   */
+  double liquidation_buffer;
+  /**
+   * Taker fee per side per leg, as a fraction of the filled notional, in `[0, 0.01]`.
+   * Default [`DEFAULT_FEE_RATE`] (0.05 %, a VIP-0 taker fee); the implementation plan's 0.1 %
+   * is [`PLAN_FEE_RATE`].
+   */
+  double fee_rate;
+  /**
+   * Smallest position size (notional of one leg) in USD, in `[0, 1e9]`. Default 10.
+   */
+  double min_position_usd;
+  /**
+   * Margin of all positions may not exceed this fraction of capital, in `(0, 1]`. Default 0.95.
+   */
+  double max_margin_usage;
+  /**
+   * A loss of this fraction of capital since the start of the UTC day halts entries until the next
+   * day, in `(0, 1]`. Default 0.05.
+   */
+  double daily_loss_halt;
+  /**
+   * The episode ends when capital falls this fraction below its peak, in `(0, 1]`. Default 0.25.
+   */
+  double episode_drawdown_stop;
+} arbp_settings;
+
+/**
+ * The user's risk settings and the engine's parameters (`arbp_config_default` fills the balanced
+ * preset). In JSON, the request's `config` is `settings` itself.
  */
 typedef struct arbp_config {
   /**
@@ -457,45 +516,9 @@ typedef struct arbp_config {
    */
   uint32_t struct_size;
   /**
-   * Leverage, `[1, 10]`.
+   * The settings, each with its range.
    */
-  double max_leverage;
-  /**
-   * Share of capital to deploy, `(0, 1]`.
-   */
-  double target_utilization;
-  /**
-   * Open positions at most, `1..=5`.
-   */
-  uint32_t max_positions;
-  /**
-   * Stop-loss as a fraction of a position's size, `[-0.05, -0.01]`.
-   */
-  double stop_loss_threshold;
-  /**
-   * Liquidation buffer, fraction of price, `[0.1, 0.3]`.
-   */
-  double liquidation_buffer;
-  /**
-   * Taker fee per side, fraction of notional.
-   */
-  double fee_rate;
-  /**
-   * Smallest position, USD.
-   */
-  double min_position_usd;
-  /**
-   * Margin cap, fraction of capital.
-   */
-  double max_margin_usage;
-  /**
-   * Daily loss that halts new entries, fraction of the day's starting capital.
-   */
-  double daily_loss_halt;
-  /**
-   * Drawdown that ends a training episode, fraction.
-   */
-  double episode_drawdown_stop;
+  struct arbp_settings settings;
 } arbp_config;
 
 /**
@@ -625,6 +648,12 @@ typedef struct arbp_decision {
    */
   arbp_override override_reason;
 } arbp_decision;
+
+
+
+
+
+
 
 #ifdef __cplusplus
 extern "C" {

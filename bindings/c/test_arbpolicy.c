@@ -209,7 +209,7 @@ int main(int argc, char **argv) {
     sentinel.struct_size = sizeof sentinel;
     arbp_decision d = sentinel;
     arbp_request nan_config = r;
-    nan_config.config.max_leverage = NAN;
+    nan_config.config.settings.max_leverage = NAN;
     CHECK(arbp_decide(s_native, &nan_config, &d) == ARBP_INVALID_INPUT, "NaN leverage refused");
     CHECK(strstr(last_error(), "max_leverage") != NULL, "message names the field: %s", last_error());
     CHECK(memcmp(&d, &sentinel, sizeof d) == 0, "no partial success");
@@ -280,7 +280,7 @@ int main(int argc, char **argv) {
     arbp_config c;
     CHECK(arbp_config_default(&c) == ARBP_OK && c.struct_size == sizeof c, "default config");
     CHECK(arbp_config_validate(&c) == ARBP_OK, "default config is valid");
-    c.liquidation_buffer = 0.5;
+    c.settings.liquidation_buffer = 0.5;
     CHECK(arbp_config_validate(&c) == ARBP_INVALID_INPUT, "buffer out of range");
     CHECK(strstr(last_error(), "liquidation_buffer") != NULL, "named: %s", last_error());
     arbp_config_default(&c);
@@ -288,8 +288,8 @@ int main(int argc, char **argv) {
     CHECK(arbp_position_size(&c, 10000, 0, &size, &leverage) == ARBP_OK, "position size");
     /* capital x utilisation / max positions x 10 %, at the user's leverage (the default 3x starts 30 % from
      * liquidation, beyond the 15 % buffer and its 5 % room). */
-    double expected = 10000 * c.target_utilization / c.max_positions * 0.1;
-    CHECK(fabs(size - expected) < 1e-9 && fabs(leverage - c.max_leverage) < 1e-9, "size %f (expected %f) leverage %f",
+    double expected = 10000 * c.settings.target_utilization / c.settings.max_positions * 0.1;
+    CHECK(fabs(size - expected) < 1e-9 && fabs(leverage - c.settings.max_leverage) < 1e-9, "size %f (expected %f) leverage %f",
           size, expected, leverage);
     CHECK(arbp_position_size(&c, 10000, 3, &size, &leverage) == ARBP_INVALID_ARGUMENT, "tier 3 refused");
     CHECK(arbp_position_size(&c, -1, 0, &size, &leverage) == ARBP_INVALID_INPUT, "negative capital refused");

@@ -7,7 +7,12 @@ use rand::Rng;
 ///
 /// All thresholds are fractions: `stop_loss_threshold = -0.02` closes a position that lost 2 % of its
 /// size; `liquidation_buffer = 0.15` keeps every leg at least 15 % of its price away from liquidation.
+///
+/// Laid out for C: it is the `settings` of the ABI's `arbp_config`, and the JSON request's
+/// `config`, where the engine parameters may be left out (they then take the defaults given here).
+#[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize), serde(deny_unknown_fields))]
 pub struct TradingConfig {
     /// Largest leverage a position may use, in `[1, 10]`. The leverage actually used is
     /// [`crate::margin::entry_leverage`]: this cap, lowered if the liquidation buffer needs it.
@@ -24,15 +29,20 @@ pub struct TradingConfig {
     /// Taker fee per side per leg, as a fraction of the filled notional, in `[0, 0.01]`.
     /// Default [`DEFAULT_FEE_RATE`] (0.05 %, a VIP-0 taker fee); the implementation plan's 0.1 %
     /// is [`PLAN_FEE_RATE`].
+    #[cfg_attr(feature = "json", serde(default = "defaults::fee_rate"))]
     pub fee_rate: f64,
     /// Smallest position size (notional of one leg) in USD, in `[0, 1e9]`. Default 10.
+    #[cfg_attr(feature = "json", serde(default = "defaults::min_position_usd"))]
     pub min_position_usd: f64,
     /// Margin of all positions may not exceed this fraction of capital, in `(0, 1]`. Default 0.95.
+    #[cfg_attr(feature = "json", serde(default = "defaults::max_margin_usage"))]
     pub max_margin_usage: f64,
     /// A loss of this fraction of capital since the start of the UTC day halts entries until the next
     /// day, in `(0, 1]`. Default 0.05.
+    #[cfg_attr(feature = "json", serde(default = "defaults::daily_loss_halt"))]
     pub daily_loss_halt: f64,
     /// The episode ends when capital falls this fraction below its peak, in `(0, 1]`. Default 0.25.
+    #[cfg_attr(feature = "json", serde(default = "defaults::episode_drawdown_stop"))]
     pub episode_drawdown_stop: f64,
 }
 
@@ -41,6 +51,21 @@ pub struct TradingConfig {
 pub const DEFAULT_FEE_RATE: f64 = 0.0005;
 /// The implementation plan's fee per side, 0.1 %.
 pub const PLAN_FEE_RATE: f64 = 0.001;
+
+/// The engine parameters' defaults, as a JSON request's omitted fields take them.
+#[cfg(feature = "json")]
+mod defaults {
+    use super::TradingConfig;
+
+    macro_rules! defaults {
+        ($($field:ident),+) => {$(
+            pub(super) fn $field() -> f64 {
+                TradingConfig::default().$field
+            }
+        )+};
+    }
+    defaults!(fee_rate, min_position_usd, max_margin_usage, daily_loss_halt, episode_drawdown_stop);
+}
 
 /// Allowed ranges, `(min, max, min_exclusive)`, one place for each.
 pub mod bounds {

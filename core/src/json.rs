@@ -7,12 +7,8 @@
 use crate::action::NAMES;
 use crate::config::TradingConfig;
 use crate::error::Error;
-use crate::opportunity::{Leg, Opportunity};
-use crate::policy::decision::{Decision, Offer, Policy, Request, Selector, decide};
-use crate::portfolio::Portfolio;
-use crate::position::{Position, PositionLeg};
-use crate::time::hour_of_unix_ms;
-use crate::{MAX_OPPORTUNITIES, MAX_POSITIONS, name};
+use crate::host::{HostError, Input, arbp_config, arbp_opportunity, arbp_portfolio, arbp_position};
+use crate::policy::decision::{Decision, Policy, Selector, decide};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -26,7 +22,7 @@ pub enum JsonError {
     /// The text is not a well-formed request (syntax, unknown or missing field, wrong type).
     Malformed(String),
     /// The request is well formed but a value is refused.
-    Invalid(Error),
+    Invalid(HostError),
 }
 
 impl fmt::Display for JsonError {
@@ -40,163 +36,32 @@ impl fmt::Display for JsonError {
 
 impl std::error::Error for JsonError {}
 
-impl From<Error> for JsonError {
-    fn from(e: Error) -> Self {
+impl From<HostError> for JsonError {
+    fn from(e: HostError) -> Self {
         JsonError::Invalid(e)
     }
 }
 
-/// One opportunity of a request.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OpportunityJson {
-    /// Coin symbol, e.g. `BTC`.
-    pub symbol: String,
-    /// Exchange to go long on.
-    pub long_exchange: String,
-    /// Exchange to go short on.
-    pub short_exchange: String,
-    /// Long venue's price, quote currency per coin.
-    pub long_price: f64,
-    /// Short venue's price.
-    pub short_price: f64,
-    /// Long venue's latest settled funding rate, fraction per interval.
-    pub long_funding_rate: f64,
-    /// Short venue's latest settled funding rate.
-    pub short_funding_rate: f64,
-    /// Long venue's settlement interval, hours.
-    pub long_funding_interval_hours: f64,
-    /// Short venue's settlement interval, hours.
-    pub short_funding_interval_hours: f64,
-    /// 24 h average funding difference, fraction per 8 h.
-    pub fund_profit_8h_24h_proj: f64,
-    /// 3-day average funding difference, fraction per 8 h.
-    pub fund_profit_8h_3d_proj: f64,
-    /// Mean price spread of the last 30 samples, percent.
-    pub spread_30_sample_avg: f64,
-    /// Mean price spread of the last 24 h, percent.
-    pub price_spread_24h_avg: f64,
-    /// Mean price spread of the last 3 days, percent.
-    pub price_spread_3d_avg: f64,
-    /// Standard deviation of the price spread, percent.
-    pub spread_volatility_stddev: f64,
-    /// 24 h volume, USD.
-    pub volume_24h: f64,
-    /// Bid-ask spread, percent.
-    pub bid_ask_spread_percent: f64,
-    /// Order-book depth, USD.
-    pub orderbook_depth: f64,
+impl From<Error> for JsonError {
+    fn from(e: Error) -> Self {
+        JsonError::Invalid(HostError::Engine(e))
+    }
 }
 
-/// One open position of a request; its place in the list is its slot.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PositionJson {
-    /// Coin symbol.
-    pub symbol: String,
-    /// Long exchange.
-    pub long_exchange: String,
-    /// Short exchange.
-    pub short_exchange: String,
-    /// Notional of each leg at entry, USD.
-    pub position_size_usd: f64,
-    /// Leverage of both legs.
-    pub leverage: f64,
-    /// Long leg's entry price.
-    pub long_entry_price: f64,
-    /// Short leg's entry price.
-    pub short_entry_price: f64,
-    /// Long leg's current price.
-    pub long_price: f64,
-    /// Short leg's current price.
-    pub short_price: f64,
-    /// Long venue's latest funding rate, fraction per interval.
-    pub long_funding_rate: f64,
-    /// Short venue's latest funding rate.
-    pub short_funding_rate: f64,
-    /// Long venue's settlement interval, hours.
-    pub long_funding_interval_hours: f64,
-    /// Short venue's settlement interval, hours.
-    pub short_funding_interval_hours: f64,
-    /// Funding received so far, USD.
-    pub funding_received_usd: f64,
-    /// Funding paid so far, USD.
-    pub funding_paid_usd: f64,
-    /// Fees paid so far, USD.
-    pub fees_paid_usd: f64,
-    /// Entry time, Unix milliseconds.
-    pub entry_time_ms: i64,
-}
-
-/// The portfolio of a request.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PortfolioJson {
-    /// Current capital (equity), USD.
-    pub total_capital: f64,
-    /// Capital at the start of the account or episode, USD; default `total_capital`.
-    #[serde(default)]
-    pub initial_capital: Option<f64>,
-    /// Highest capital seen, USD; default the larger of initial and total capital.
-    #[serde(default)]
-    pub peak_capital: Option<f64>,
-    /// Largest drawdown seen, fraction; default the drawdown from the peak.
-    #[serde(default)]
-    pub max_drawdown: Option<f64>,
-    /// Capital at the start of the UTC day, USD; default `total_capital`.
-    #[serde(default)]
-    pub day_start_capital: Option<f64>,
-    /// Whether the daily-loss halt was triggered today; default false.
-    #[serde(default)]
-    pub entries_halted: bool,
-    /// Share of the episode elapsed, `[0, 1]`; default 0.
-    #[serde(default)]
-    pub episode_progress: f64,
-}
-
-/// The configuration of a request; engine parameters default as in [`TradingConfig::default`].
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConfigJson {
-    /// `[1, 10]`.
-    pub max_leverage: f64,
-    /// `(0, 1]`.
-    pub target_utilization: f64,
-    /// `1..=5`.
-    pub max_positions: u32,
-    /// `[-0.05, -0.01]`, fraction.
-    pub stop_loss_threshold: f64,
-    /// `[0.1, 0.3]`, fraction.
-    pub liquidation_buffer: f64,
-    /// Taker fee per side, fraction.
-    #[serde(default)]
-    pub fee_rate: Option<f64>,
-    /// Minimum position size, USD.
-    #[serde(default)]
-    pub min_position_usd: Option<f64>,
-    /// Margin cap, fraction of capital.
-    #[serde(default)]
-    pub max_margin_usage: Option<f64>,
-    /// Daily loss that halts entries, fraction.
-    #[serde(default)]
-    pub daily_loss_halt: Option<f64>,
-    /// Drawdown that ends an episode, fraction.
-    #[serde(default)]
-    pub episode_drawdown_stop: Option<f64>,
-}
-
-/// A request.
+/// A request: the host's structs of [`crate::host`], field for field, in lists.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RequestJson {
     /// Up to 100 opportunities.
-    pub opportunities: Vec<OpportunityJson>,
-    /// Up to 5 open positions.
-    pub active_positions: Vec<PositionJson>,
+    pub opportunities: Vec<arbp_opportunity>,
+    /// Up to 5 open positions, each in its slot (the implementation plan's `active_positions` is
+    /// read as this).
+    #[serde(alias = "active_positions")]
+    pub positions: Vec<arbp_position>,
     /// The book.
-    pub portfolio: PortfolioJson,
-    /// The risk settings.
-    pub config: ConfigJson,
+    pub portfolio: arbp_portfolio,
+    /// The risk settings and the engine's parameters (those left out take their defaults).
+    pub config: TradingConfig,
     /// Now, Unix milliseconds.
     pub now_ms: i64,
     /// Draw the action with this seed instead of taking the most probable one.
@@ -251,169 +116,29 @@ pub struct DecisionJson {
     pub reasoning: ReasoningJson,
 }
 
-/// A request in the engine's types.
+/// A request in the engine's types, and how to choose.
 #[derive(Debug, Clone)]
 pub struct OwnedRequest {
-    /// Opportunities.
-    pub opportunities: Vec<Opportunity>,
-    /// The book, positions in their slots.
-    pub portfolio: Portfolio,
-    /// Risk settings.
-    pub config: TradingConfig,
-    /// Now, hours since the epoch.
-    pub now: i64,
+    /// The request.
+    pub input: Input,
     /// How to choose.
     pub selector: Selector,
 }
 
-impl OwnedRequest {
-    /// The request to pass to [`decide`].
-    pub fn request(&self) -> Request<'_> {
-        Request {
-            opportunities: Offer::List(&self.opportunities),
-            portfolio: &self.portfolio,
-            config: self.config,
-            now: self.now,
-        }
-    }
-}
-
-/// Parse and convert a JSON request.
+/// Parse and map a JSON request.
 pub fn parse_request(text: &str) -> Result<OwnedRequest, JsonError> {
     let json: RequestJson = serde_json::from_str(text).map_err(|e| JsonError::Malformed(e.to_string()))?;
     json.to_owned_request()
 }
 
 impl RequestJson {
-    /// Convert into the engine's types, checking counts and names.
+    /// Map into the engine's types as the ABI's structs are ([`Input::new`]).
     pub fn to_owned_request(&self) -> Result<OwnedRequest, JsonError> {
-        if self.opportunities.len() > MAX_OPPORTUNITIES {
-            return Err(Error::TooMany {
-                what: "opportunities",
-                given: self.opportunities.len(),
-                max: MAX_OPPORTUNITIES,
-            }
-            .into());
-        }
-        if self.active_positions.len() > MAX_POSITIONS {
-            return Err(Error::TooMany {
-                what: "active_positions",
-                given: self.active_positions.len(),
-                max: MAX_POSITIONS,
-            }
-            .into());
-        }
-        let opportunities =
-            self.opportunities.iter().map(OpportunityJson::to_opportunity).collect::<Result<Vec<_>, _>>()?;
-        let c = &self.config;
-        let d = TradingConfig::default();
-        let config = TradingConfig {
-            max_leverage: c.max_leverage,
-            target_utilization: c.target_utilization,
-            max_positions: u8::try_from(c.max_positions).unwrap_or(u8::MAX),
-            stop_loss_threshold: c.stop_loss_threshold,
-            liquidation_buffer: c.liquidation_buffer,
-            fee_rate: c.fee_rate.unwrap_or(d.fee_rate),
-            min_position_usd: c.min_position_usd.unwrap_or(d.min_position_usd),
-            max_margin_usage: c.max_margin_usage.unwrap_or(d.max_margin_usage),
-            daily_loss_halt: c.daily_loss_halt.unwrap_or(d.daily_loss_halt),
-            episode_drawdown_stop: c.episode_drawdown_stop.unwrap_or(d.episode_drawdown_stop),
-        };
-        let p = &self.portfolio;
-        let initial = p.initial_capital.unwrap_or(p.total_capital);
-        let peak = p.peak_capital.unwrap_or(initial.max(p.total_capital));
-        let mut portfolio = Portfolio {
-            initial_capital: initial,
-            capital: p.total_capital,
-            peak_capital: peak,
-            max_drawdown: 0.0,
-            day_start_capital: p.day_start_capital.unwrap_or(p.total_capital),
-            entries_halted: p.entries_halted,
-            episode_progress: p.episode_progress,
-            positions: [None; MAX_POSITIONS],
-        };
-        portfolio.max_drawdown = p.max_drawdown.unwrap_or(portfolio.drawdown());
-        for (slot, position) in self.active_positions.iter().enumerate() {
-            portfolio.positions[slot] = Some(position.to_position()?);
-        }
+        let config = arbp_config::of(self.config);
         Ok(OwnedRequest {
-            opportunities,
-            portfolio,
-            config,
-            now: hour_of_unix_ms(self.now_ms),
+            input: Input::new(&self.opportunities, &self.positions, &self.portfolio, &config, self.now_ms)?,
             selector: self.sample_seed.map_or(Selector::Greedy, Selector::Sample),
         })
-    }
-}
-
-impl OpportunityJson {
-    fn to_opportunity(&self) -> Result<Opportunity, Error> {
-        Ok(Opportunity {
-            coin: name(&self.symbol)?,
-            long: Leg {
-                venue: name(&self.long_exchange)?,
-                price: self.long_price,
-                funding_rate: self.long_funding_rate,
-                interval_hours: self.long_funding_interval_hours,
-            },
-            short: Leg {
-                venue: name(&self.short_exchange)?,
-                price: self.short_price,
-                funding_rate: self.short_funding_rate,
-                interval_hours: self.short_funding_interval_hours,
-            },
-            profit_8h_24h_avg: self.fund_profit_8h_24h_proj,
-            profit_8h_3d_avg: self.fund_profit_8h_3d_proj,
-            spread_30_avg_pct: self.spread_30_sample_avg,
-            spread_24h_avg_pct: self.price_spread_24h_avg,
-            spread_3d_avg_pct: self.price_spread_3d_avg,
-            spread_std_pct: self.spread_volatility_stddev,
-            volume_24h_usd: self.volume_24h,
-            bid_ask_spread_pct: self.bid_ask_spread_percent,
-            orderbook_depth_usd: self.orderbook_depth,
-        })
-    }
-}
-
-impl PositionJson {
-    fn to_position(&self) -> Result<Position, Error> {
-        let leg = |venue: &str, entry, price, rate, interval| -> Result<PositionLeg, Error> {
-            Ok(PositionLeg {
-                venue: name(venue)?,
-                entry_price: entry,
-                price,
-                funding_rate: rate,
-                interval_hours: interval,
-            })
-        };
-        let long = leg(
-            &self.long_exchange,
-            self.long_entry_price,
-            self.long_price,
-            self.long_funding_rate,
-            self.long_funding_interval_hours,
-        )?;
-        let short = leg(
-            &self.short_exchange,
-            self.short_entry_price,
-            self.short_price,
-            self.short_funding_rate,
-            self.short_funding_interval_hours,
-        )?;
-        let position = Position {
-            coin: name(&self.symbol)?,
-            long,
-            short,
-            size_usd: self.position_size_usd,
-            leverage: self.leverage,
-            funding_received: self.funding_received_usd,
-            funding_paid: self.funding_paid_usd,
-            fees_paid: self.fees_paid_usd,
-            entry_hour: hour_of_unix_ms(self.entry_time_ms),
-            entry_spread_pct: crate::opportunity::spread_pct(self.long_entry_price, self.short_entry_price),
-        };
-        // A non-finite entry spread comes from bad entry prices, which validation names.
-        position.validate().map(|()| position)
     }
 }
 
@@ -461,7 +186,7 @@ pub const DECISION_JSON_MAX: usize = 4096;
 /// Answer a JSON request with a JSON decision, at most [`DECISION_JSON_MAX`] - 1 bytes.
 pub fn decide_json(policy: impl Policy, request: &str) -> Result<String, JsonError> {
     let owned = parse_request(request)?;
-    let decision = decide(policy, &owned.request(), owned.selector)?;
+    let decision = decide(policy, &owned.input.request(), owned.selector)?;
     serde_json::to_string_pretty(&DecisionJson::from_decision(&decision))
         .map_err(|e| JsonError::Malformed(e.to_string()))
 }

@@ -18,7 +18,10 @@
 //!   native forward pass and its weights artifact, the network's layers described once
 //!   (`policy::architecture`), the choice of an action from the network's outputs under the mask,
 //!   the whole decision; ONNX models through tract with the `onnx` feature.
-//! - `json` (feature `json`): the host's JSON request and the decision's JSON answer.
+//! - [`host`]: the host's input as a host sends it, the C ABI's structs and the JSON request's
+//!   objects alike, mapped into the engine's types in one place.
+//! - `json` (feature `json`): the JSON request (the [`host`] structs in lists) and the decision's
+//!   JSON answer.
 //!
 //! # Units
 //! Core uses fractions everywhere a threshold or a rate is stored: a stop-loss of `-0.02` is a loss of
@@ -59,6 +62,7 @@ pub mod action;
 pub mod config;
 pub mod environment;
 mod error;
+pub mod host;
 #[cfg(feature = "json")]
 pub mod json;
 pub mod margin;

@@ -1,6 +1,7 @@
 //! The JSON request and decision: the example request answers, bad requests name what is wrong.
 
 use arbpolicy_core::Error;
+use arbpolicy_core::host::HostError;
 use arbpolicy_core::json::{
     DECISION_JSON_MAX, DecisionJson, JsonError, ReasoningJson, decide_json, parse_request,
 };
@@ -24,11 +25,11 @@ fn network() -> Box<Network> {
 #[test]
 fn the_example_request_is_answered() {
     let owned = parse_request(&example()).unwrap();
-    assert_eq!(owned.opportunities.len(), 5);
-    assert_eq!(owned.portfolio.active_count(), 1);
-    assert_eq!(owned.now, 1_735_750_800_000 / 3_600_000);
+    assert_eq!(owned.input.chosen.selection().indices().len(), 5);
+    assert_eq!(owned.input.portfolio.active_count(), 1);
+    assert_eq!(owned.input.now, 1_735_750_800_000 / 3_600_000);
     let net = network();
-    let decision = decide(&*net, &owned.request(), owned.selector).unwrap();
+    let decision = decide(&*net, &owned.input.request(), owned.selector).unwrap();
     let json = DecisionJson::from_decision(&decision);
     assert_eq!(json.action_probabilities.len(), 36);
     assert!((json.action_probabilities.values().sum::<f32>() - 1.0).abs() < 1e-5);
@@ -52,10 +53,12 @@ fn an_entry_s_expected_apr_is_a_fraction_in_json() {
         }
     }
     let owned = parse_request(&example()).unwrap();
-    let decision = decide(&mut Wants(1), &owned.request(), owned.selector).unwrap();
+    let decision = decide(&mut Wants(1), &owned.input.request(), owned.selector).unwrap();
     assert_eq!(decision.action.name(), "ENTER_OPP_0_SMALL");
     let apr = decision.reasoning.expected_apr.unwrap();
-    let chosen = &owned.opportunities[decision.opportunity_index.unwrap()];
+    let selection = owned.input.chosen.selection();
+    assert_eq!(selection.input_index(0), decision.opportunity_index);
+    let chosen = owned.input.chosen.slots().get(0).unwrap();
     assert!((apr - chosen.apr_24h()).abs() < 1e-15 && apr > 0.0 && apr < 10.0, "{apr}");
     let text = decide_json(&mut Wants(1), &example()).unwrap();
     let json: DecisionJson = serde_json::from_str(&text).unwrap();
@@ -85,23 +88,25 @@ fn bad_requests_name_what_is_wrong() {
     assert!(matches!(e, JsonError::Malformed(_)), "{e}");
     let e = error_of(&example().replace("97250.5", "1e999"));
     assert!(matches!(e, JsonError::Malformed(_)), "{e}");
+    // A name is read as the name field it fills, so one too long for it is malformed.
     let e = error_of(&edited(|v| v["opportunities"][1]["symbol"] = "A_VERY_LONG_SYMBOL_NAME".into()));
-    assert!(matches!(e, JsonError::Invalid(Error::BadName { .. })), "{e}");
+    assert!(matches!(&e, JsonError::Malformed(m) if m.contains("A_VERY_LONG_SYMBOL_NAME")), "{e}");
     let e = error_of(&edited(|v| {
-        let p = v["active_positions"][0].clone();
-        v["active_positions"] = serde_json::Value::Array(vec![p; 6]);
+        let p = v["positions"][0].clone();
+        v["positions"] = serde_json::Value::Array(vec![p; 6]);
     }));
-    assert!(
-        matches!(e, JsonError::Invalid(Error::TooMany { what: "active_positions", given: 6, max: 5 })),
-        "{e}"
-    );
-    let e = error_of(&edited(|v| v["active_positions"][0]["long_price"] = (-3.0).into()));
-    assert!(e.to_string().contains("position.long.price"), "{e}");
+    let too_many = Error::TooMany { what: "positions", given: 6, max: 5 };
+    assert!(matches!(e, JsonError::Invalid(HostError::Engine(e)) if e == too_many), "{e}");
+    let e = error_of(&edited(|v| v["positions"][0]["long_leg"]["price"] = (-3.0).into()));
+    assert!(e.to_string().contains("positions[0]: position.long.price"), "{e}");
     let e = error_of(&edited(|v| {
         let o = v["opportunities"][0].clone();
         v["opportunities"] = serde_json::Value::Array(vec![o; 101]);
     }));
-    assert!(matches!(e, JsonError::Invalid(Error::TooMany { what: "opportunities", .. })), "{e}");
+    assert!(
+        matches!(e, JsonError::Invalid(HostError::Engine(Error::TooMany { what: "opportunities", .. }))),
+        "{e}"
+    );
     // A configuration out of range is refused by the decision, naming the field.
     let net = network();
     let e = decide_json(&*net, &edited(|v| v["config"]["max_leverage"] = 12.into())).unwrap_err();

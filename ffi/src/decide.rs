@@ -3,54 +3,30 @@
 use crate::model::arbp_session;
 use crate::status::{Failure, arbp_status, guard, invalid_argument, reference, reference_mut, slice};
 use crate::types::{
-    arbp_confidence, arbp_decision, arbp_opportunity, arbp_override, arbp_position, arbp_request,
-    arbp_risk_level, check_size, write_text,
+    Received, arbp_confidence, arbp_decision, arbp_override, arbp_position, arbp_request, arbp_risk_level,
+    write_text,
 };
 use crate::{ARBP_MAX_OPPORTUNITIES, ARBP_MAX_POSITIONS};
 use arbpolicy_core::action::NAMES;
+use arbpolicy_core::host::{Input, check_size};
 use arbpolicy_core::json::{JsonError, decide_json};
 use arbpolicy_core::policy::choice::Confidence;
 use arbpolicy_core::policy::decision::{Override, RiskLevel};
-use arbpolicy_core::policy::{Decision, Offer, Request, Selector, decide};
+use arbpolicy_core::policy::{Decision, Selector, decide};
 use arbpolicy_core::risk::ExitReason;
-use arbpolicy_core::selection::Chosen;
-use arbpolicy_core::time::hour_of_unix_ms;
-use arbpolicy_core::{Portfolio, TradingConfig};
 use std::ffi::c_char;
 
-/// A request in the engine's types: the (up to) ten opportunities the policy will see, converted
-/// from the caller's structs.
-pub(crate) struct Converted {
-    pub(crate) portfolio: Portfolio,
-    pub(crate) config: TradingConfig,
-    pub(crate) now: i64,
-    pub(crate) selector: Selector,
-    pub(crate) chosen: Chosen,
-}
-
-impl Converted {
-    pub(crate) fn request(&self) -> Request<'_> {
-        Request {
-            opportunities: Offer::Chosen(&self.chosen),
-            portfolio: &self.portfolio,
-            config: self.config,
-            now: self.now,
-        }
-    }
-}
-
-/// Check and convert a request. Every opportunity's size and names are checked as the caller's
-/// structs are ranked in place (a bad one fails the request); only those that would enter the ten
-/// are converted.
+/// A request's lists as slices, mapped with its book and settings ([`Input::new`]), and how to
+/// choose.
 ///
 /// # Safety
 /// The request's arrays must hold their counts of readable elements.
-pub(crate) unsafe fn convert(request: &arbp_request) -> Result<Converted, Failure> {
-    check_size(request.struct_size, size_of::<arbp_request>(), "arbp_request")?;
-    // SAFETY: the caller vouches for the arrays.
-    let given: &[arbp_opportunity] = unsafe {
+pub(crate) unsafe fn convert(request: &arbp_request) -> Result<(Input, Selector), Failure> {
+    check_size::<arbp_request>(request.struct_size, "arbp_request")?;
+    // SAFETY: the caller vouches for the arrays; `Received` is an `arbp_opportunity`.
+    let opportunities: &[Received] = unsafe {
         slice(
-            request.opportunities,
+            request.opportunities.cast::<Received>(),
             request.opportunity_count,
             ARBP_MAX_OPPORTUNITIES,
             "request.opportunities",
@@ -62,16 +38,9 @@ pub(crate) unsafe fn convert(request: &arbp_request) -> Result<Converted, Failur
     if request.sample > 1 {
         return Err(invalid_argument(format!("request.sample is {}, expected 0 or 1", request.sample)));
     }
-    let config = request.config.engine()?;
-    let portfolio = request.portfolio.engine(positions)?;
     let selector = if request.sample == 1 { Selector::Sample(request.sample_seed) } else { Selector::Greedy };
-    Ok(Converted {
-        portfolio,
-        config,
-        now: hour_of_unix_ms(request.now_ms),
-        selector,
-        chosen: Chosen::rank(given)?,
-    })
+    let input = Input::new(opportunities, positions, &request.portfolio, &request.config, request.now_ms)?;
+    Ok((input, selector))
 }
 
 impl arbp_decision {
@@ -151,10 +120,10 @@ pub unsafe extern "C" fn arbp_decide(
         let (session, request, out) = unsafe {
             (reference_mut(session, "session")?, reference(request, "request")?, reference_mut(out, "out")?)
         };
-        check_size(out.struct_size, size_of::<arbp_decision>(), "arbp_decision")?;
+        check_size::<arbp_decision>(out.struct_size, "arbp_decision")?;
         // SAFETY: per the function's contract.
-        let converted = unsafe { convert(request) }?;
-        let decision = decide(&mut session.policy, &converted.request(), converted.selector)?;
+        let (input, selector) = unsafe { convert(request) }?;
+        let decision = decide(&mut session.policy, &input.request(), selector)?;
         *out = arbp_decision::from_decision(&decision);
         Ok(())
     })
@@ -189,6 +158,7 @@ pub unsafe extern "C" fn arbp_decide_json(
         })?;
         let answer = decide_json(&mut session.policy, text).map_err(|e| match e {
             JsonError::Malformed(m) => Failure::new(arbp_status::ARBP_MALFORMED_JSON, m),
+            JsonError::Invalid(e) => Failure::from(e),
             other => Failure::new(arbp_status::ARBP_INVALID_INPUT, other),
         })?;
         *needed = answer.len() + 1;

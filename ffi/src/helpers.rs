@@ -22,7 +22,7 @@ pub unsafe extern "C" fn arbp_config_default(out: *mut arbp_config) -> arbp_stat
     guard("arbp_config_default", || {
         // SAFETY: per the function's contract.
         let out = unsafe { reference_mut(out, "out") }?;
-        *out = arbp_config::from_config(&TradingConfig::balanced());
+        *out = arbp_config::of(TradingConfig::balanced());
         Ok(())
     })
 }
@@ -36,7 +36,7 @@ pub unsafe extern "C" fn arbp_config_default(out: *mut arbp_config) -> arbp_stat
 pub unsafe extern "C" fn arbp_config_validate(config: *const arbp_config) -> arbp_status {
     guard("arbp_config_validate", || {
         // SAFETY: per the function's contract.
-        unsafe { reference(config, "config") }?.engine().map(|_| ())
+        Ok(unsafe { reference(config, "config") }?.engine().map(drop)?)
     })
 }
 
@@ -62,8 +62,8 @@ pub unsafe extern "C" fn arbp_action_mask(
         // SAFETY: per the function's contract.
         let out = unsafe { reference_mut(mask.cast::<[u8; ARBP_ACTION_COUNT]>(), "mask") }?;
         // SAFETY: per the function's contract.
-        let converted = unsafe { convert(request) }?;
-        let seen = view(&converted.request())?;
+        let (input, _) = unsafe { convert(request) }?;
+        let seen = view(&input.request())?;
         *out = seen.mask.to_bools().map(u8::from);
         Ok(())
     })

@@ -8,7 +8,10 @@
 //! `arbp_position_size`, `arbp_liquidation_prices`, `arbp_action_name`.
 //!
 //! The header `include/arbpolicy.h` is generated from this crate by cbindgen
-//! (`tests/header.rs` regenerates it and fails when the committed one differs).
+//! (`tests/header.rs` regenerates it and fails when the committed one differs). The structs a
+//! request carries (`arbp_opportunity`, `arbp_position`, `arbp_portfolio`, `arbp_config` and its
+//! `arbp_settings`, the legs) are the core's `arbpolicy_core::host` structs, which the JSON request
+//! shares; cbindgen reads them there.
 
 #![deny(missing_docs)]
 #![allow(non_camel_case_types)]
@@ -31,14 +34,14 @@ pub use model::{
 pub use status::{arbp_last_error, arbp_status, arbp_status_str};
 pub use types::{
     arbp_confidence, arbp_config, arbp_decision, arbp_leg, arbp_opportunity, arbp_override, arbp_portfolio,
-    arbp_position, arbp_position_leg, arbp_request, arbp_risk_level,
+    arbp_position, arbp_position_leg, arbp_request, arbp_risk_level, arbp_settings,
 };
 
 use std::ffi::c_char;
 
 /// Version of this ABI: bumped whenever a function, a struct layout or a status value changes
 /// incompatibly. The header's `ARBP_ABI_VERSION` must equal `arbp_abi_version()`.
-pub const ARBP_ABI_VERSION: u32 = 1;
+pub const ARBP_ABI_VERSION: u32 = 2;
 /// Size of every name field (coin, exchange): up to 16 bytes of UTF-8 and a terminating NUL.
 pub const ARBP_NAME_SIZE: usize = 17;
 /// Size of the action-name field of a decision, NUL included.

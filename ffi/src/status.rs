@@ -113,6 +113,18 @@ impl From<arbpolicy_core::Error> for Failure {
     }
 }
 
+impl From<arbpolicy_core::host::HostError> for Failure {
+    fn from(e: arbpolicy_core::host::HostError) -> Self {
+        use arbpolicy_core::{Error, host::HostError};
+        let status = match e {
+            HostError::WrongSize { .. } => arbp_status::ARBP_INVALID_ARGUMENT,
+            e if e.engine_error() == Some(Error::NameNotUtf8) => arbp_status::ARBP_INVALID_UTF8,
+            _ => arbp_status::ARBP_INVALID_INPUT,
+        };
+        Failure::new(status, e)
+    }
+}
+
 impl From<arbpolicy_core::policy::onnx::ModelError> for Failure {
     fn from(e: arbpolicy_core::policy::onnx::ModelError) -> Self {
         use arbpolicy_core::policy::onnx::ModelError;

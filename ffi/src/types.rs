@@ -1,157 +1,16 @@
-//! The blittable structs of the ABI and their conversion into the engine's types.
-//!
-//! Structs that may grow lead with `uint32_t struct_size`, which the caller sets to `sizeof` the
-//! struct of the header it compiled against; this version accepts exactly its own sizes. Names are
-//! NUL-terminated UTF-8 in `char[ARBP_NAME_SIZE]` (at most 16 bytes). Times are Unix milliseconds.
-//! Rates and thresholds are fractions, as in the engine (a stop-loss of -0.02 is -2 %).
+//! The ABI's own structs: the request (its lists by pointer and count) and the decision. The
+//! structs a request carries are the host's input of `arbpolicy_core::host`, defined and mapped
+//! into the engine's types there; the rules for `struct_size`, names and units are written there.
 
-use crate::status::{Failure, invalid_argument, invalid_input};
 use crate::{ARBP_ACTION_COUNT, ARBP_LABEL_SIZE, ARBP_NAME_SIZE};
-use arbpolicy_core::opportunity::{score, spread_pct};
-use arbpolicy_core::position::PositionLeg;
+use arbpolicy_core::Opportunity;
+pub use arbpolicy_core::TradingConfig as arbp_settings;
+use arbpolicy_core::host::HostError;
+pub use arbpolicy_core::host::{
+    arbp_config, arbp_leg, arbp_opportunity, arbp_portfolio, arbp_position, arbp_position_leg,
+};
 use arbpolicy_core::selection::Record;
-use arbpolicy_core::time::hour_of_unix_ms;
-use arbpolicy_core::{Error, Leg, MAX_POSITIONS, Name, Opportunity, Portfolio, Position, TradingConfig};
 use std::ffi::c_char;
-
-/// The user's risk settings and the engine's parameters (`arbp_config_default` fills the defaults).
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct arbp_config {
-    /// `sizeof(arbp_config)`.
-    pub struct_size: u32,
-    /// Leverage, `[1, 10]`.
-    pub max_leverage: f64,
-    /// Share of capital to deploy, `(0, 1]`.
-    pub target_utilization: f64,
-    /// Open positions at most, `1..=5`.
-    pub max_positions: u32,
-    /// Stop-loss as a fraction of a position's size, `[-0.05, -0.01]`.
-    pub stop_loss_threshold: f64,
-    /// Liquidation buffer, fraction of price, `[0.1, 0.3]`.
-    pub liquidation_buffer: f64,
-    /// Taker fee per side, fraction of notional.
-    pub fee_rate: f64,
-    /// Smallest position, USD.
-    pub min_position_usd: f64,
-    /// Margin cap, fraction of capital.
-    pub max_margin_usage: f64,
-    /// Daily loss that halts new entries, fraction of the day's starting capital.
-    pub daily_loss_halt: f64,
-    /// Drawdown that ends a training episode, fraction.
-    pub episode_drawdown_stop: f64,
-}
-
-/// One venue of an opportunity.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct arbp_leg {
-    /// Exchange name.
-    pub exchange: [c_char; ARBP_NAME_SIZE],
-    /// Price of the perpetual, USD.
-    pub price: f64,
-    /// Latest funding rate, fraction per settlement interval.
-    pub funding_rate: f64,
-    /// Settlement interval, hours.
-    pub funding_interval_hours: f64,
-}
-
-/// A detected opportunity (the fields of the JSON request's `opportunities`).
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct arbp_opportunity {
-    /// `sizeof(arbp_opportunity)`.
-    pub struct_size: u32,
-    /// Coin symbol, e.g. `BTC`.
-    pub symbol: [c_char; ARBP_NAME_SIZE],
-    /// The venue to buy on (lower funding).
-    pub long_leg: arbp_leg,
-    /// The venue to sell on (higher funding).
-    pub short_leg: arbp_leg,
-    /// Mean over 24 h of the funding difference, fraction per 8 h.
-    pub fund_profit_8h_24h_proj: f64,
-    /// Mean over 3 days of the funding difference, fraction per 8 h.
-    pub fund_profit_8h_3d_proj: f64,
-    /// Mean cross-venue price spread over the last 30 samples, percent.
-    pub spread_30_sample_avg: f64,
-    /// Mean cross-venue price spread over 24 h, percent.
-    pub price_spread_24h_avg: f64,
-    /// Mean cross-venue price spread over 3 days, percent.
-    pub price_spread_3d_avg: f64,
-    /// Standard deviation of the spread, percent.
-    pub spread_volatility_stddev: f64,
-    /// Traded volume over 24 h, USD.
-    pub volume_24h: f64,
-    /// Bid-ask spread, percent of mid.
-    pub bid_ask_spread_percent: f64,
-    /// Order-book depth near the mid, USD.
-    pub orderbook_depth: f64,
-}
-
-/// One venue of an open position.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct arbp_position_leg {
-    /// Exchange name.
-    pub exchange: [c_char; ARBP_NAME_SIZE],
-    /// Entry price, USD.
-    pub entry_price: f64,
-    /// Current price, USD.
-    pub price: f64,
-    /// Latest funding rate, fraction per settlement interval.
-    pub funding_rate: f64,
-    /// Settlement interval, hours.
-    pub funding_interval_hours: f64,
-}
-
-/// An open position; its place in the request's array is its slot (the `position_index` of an
-/// exit).
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct arbp_position {
-    /// `sizeof(arbp_position)`.
-    pub struct_size: u32,
-    /// Coin symbol.
-    pub symbol: [c_char; ARBP_NAME_SIZE],
-    /// The long leg.
-    pub long_leg: arbp_position_leg,
-    /// The short leg.
-    pub short_leg: arbp_position_leg,
-    /// Notional of each leg at entry, USD.
-    pub position_size_usd: f64,
-    /// Leverage of both legs.
-    pub leverage: f64,
-    /// Funding received so far, USD.
-    pub funding_received_usd: f64,
-    /// Funding paid so far, USD.
-    pub funding_paid_usd: f64,
-    /// Fees paid so far, USD.
-    pub fees_paid_usd: f64,
-    /// Entry time, Unix milliseconds.
-    pub entry_time_ms: i64,
-}
-
-/// Capital and its history.
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct arbp_portfolio {
-    /// `sizeof(arbp_portfolio)`.
-    pub struct_size: u32,
-    /// Current capital (equity), USD.
-    pub total_capital: f64,
-    /// Capital at the start of the account or episode, USD.
-    pub initial_capital: f64,
-    /// Highest capital seen, USD.
-    pub peak_capital: f64,
-    /// Largest drawdown seen, fraction.
-    pub max_drawdown: f64,
-    /// Capital at the start of the UTC day, USD.
-    pub day_start_capital: f64,
-    /// 1 when the daily-loss halt was triggered today, else 0.
-    pub entries_halted: u8,
-    /// Share of the episode elapsed, `[0, 1]` (0 outside training).
-    pub episode_progress: f64,
-}
 
 /// What the engine is asked.
 #[repr(C)]
@@ -265,31 +124,46 @@ pub struct arbp_decision {
     pub override_reason: arbp_override,
 }
 
-/// `struct_size` must equal this library's `sizeof`.
-#[inline(always)]
-pub(crate) fn check_size(given: u32, expected: usize, what: &str) -> Result<(), Failure> {
-    if given as usize != expected {
-        return Err(wrong_size(given, expected, what));
+/// Write a string into a fixed field, NUL-padded (it always fits: names and labels are short).
+pub(crate) fn write_text<const N: usize>(field: &mut [c_char; N], text: &str) {
+    *field = [0; N];
+    for (f, b) in field.iter_mut().zip(text.bytes().take(N - 1)) {
+        *f = b as c_char;
     }
-    Ok(())
 }
 
-#[cold]
-fn wrong_size(given: u32, expected: usize, what: &str) -> Failure {
-    invalid_argument(format!(
-        "{what}.struct_size is {given}, this library's sizeof({what}) is {expected} (set it to sizeof)"
-    ))
-}
+/// An `arbp_opportunity` as the ABI reads it: the same bytes, with a quicker check of its names
+/// while ranking (the engine's reading decides whenever the quick check is not sure).
+#[repr(transparent)]
+pub(crate) struct Received(pub(crate) arbp_opportunity);
 
-/// A name field: NUL-terminated UTF-8, 1 to 16 bytes; `what` names the field in an error (built
-/// only then: a decision converts hundreds of names).
-#[inline(always)]
-pub(crate) fn name(field: &[c_char; ARBP_NAME_SIZE], what: impl Fn() -> String) -> Result<Name, Failure> {
-    Name::from_nul_terminated(&field.map(|c| c as u8)).map_err(|e| bad_name(e, what))
+impl Record for Received {
+    type Unreadable = HostError;
+
+    /// Names of plain ASCII, as hosts send, pass in a few instructions each.
+    #[inline(always)]
+    fn readable(&self, index: usize) -> Result<(), HostError> {
+        let o = &self.0;
+        let flaws = name_flaw(&o.symbol) | name_flaw(&o.long_leg.exchange) | name_flaw(&o.short_leg.exchange);
+        if o.struct_size as usize == size_of::<arbp_opportunity>() && flaws == 0 {
+            return Ok(());
+        }
+        o.readable(index)
+    }
+
+    #[inline]
+    fn score(&self) -> f64 {
+        self.0.score()
+    }
+
+    #[inline(always)]
+    fn opportunity(&self) -> Option<Opportunity> {
+        self.0.opportunity()
+    }
 }
 
 /// Zero when a name field holds 1 to 15 ASCII bytes before a NUL, which makes it a field
-/// [`Name::from_nul_terminated`] accepts; the flaws of several fields are or-ed and tested once.
+/// [`arbpolicy_core::Name::from_nul_terminated`] accepts; the flaws of several fields are or-ed and tested once.
 /// Tested in one SSE2 word (a decision carries 300 names); non-zero leaves the verdict to the
 /// engine's reading, as for a name of 16 bytes and on targets without SSE2.
 #[inline(always)]
@@ -318,190 +192,10 @@ fn name_flaw(field: &[c_char; ARBP_NAME_SIZE]) -> u32 {
     }
 }
 
-#[cold]
-fn bad_name(e: Error, what: impl Fn() -> String) -> Failure {
-    match e {
-        Error::NameNotTerminated => {
-            invalid_input(format!("{} is not NUL-terminated within {ARBP_NAME_SIZE} bytes", what()))
-        }
-        Error::NameNotUtf8 => {
-            Failure::new(crate::arbp_status::ARBP_INVALID_UTF8, format!("{} is not UTF-8", what()))
-        }
-        e => invalid_input(format!("{}: {e}", what())),
-    }
-}
-
-/// Write a string into a fixed field, NUL-padded (it always fits: names and labels are short).
-pub(crate) fn write_text<const N: usize>(field: &mut [c_char; N], text: &str) {
-    *field = [0; N];
-    for (f, b) in field.iter_mut().zip(text.bytes().take(N - 1)) {
-        *f = b as c_char;
-    }
-}
-
-impl arbp_config {
-    pub(crate) fn from_config(c: &TradingConfig) -> Self {
-        arbp_config {
-            struct_size: size_of::<arbp_config>() as u32,
-            max_leverage: c.max_leverage,
-            target_utilization: c.target_utilization,
-            max_positions: u32::from(c.max_positions),
-            stop_loss_threshold: c.stop_loss_threshold,
-            liquidation_buffer: c.liquidation_buffer,
-            fee_rate: c.fee_rate,
-            min_position_usd: c.min_position_usd,
-            max_margin_usage: c.max_margin_usage,
-            daily_loss_halt: c.daily_loss_halt,
-            episode_drawdown_stop: c.episode_drawdown_stop,
-        }
-    }
-
-    /// The engine's configuration, validated.
-    pub(crate) fn engine(&self) -> Result<TradingConfig, Failure> {
-        check_size(self.struct_size, size_of::<arbp_config>(), "arbp_config")?;
-        let config = TradingConfig {
-            max_leverage: self.max_leverage,
-            target_utilization: self.target_utilization,
-            // Above 255 is out of range either way; validation names the field.
-            max_positions: u8::try_from(self.max_positions).unwrap_or(u8::MAX),
-            stop_loss_threshold: self.stop_loss_threshold,
-            liquidation_buffer: self.liquidation_buffer,
-            fee_rate: self.fee_rate,
-            min_position_usd: self.min_position_usd,
-            max_margin_usage: self.max_margin_usage,
-            daily_loss_halt: self.daily_loss_halt,
-            episode_drawdown_stop: self.episode_drawdown_stop,
-        };
-        config.validate()?;
-        Ok(config)
-    }
-}
-
-/// The engine's opportunity is built where it is chosen ([`Record::opportunity`]); its values are
-/// checked there (an invalid opportunity is never chosen).
-impl arbp_opportunity {
-    /// The coin and the two venues, checked; and the struct's size.
-    #[inline(always)]
-    pub(crate) fn names(&self, index: usize) -> Result<[Name; 3], Failure> {
-        let what = |field: &str| format!("opportunities[{index}].{field}");
-        check_size(self.struct_size, size_of::<arbp_opportunity>(), "arbp_opportunity")?;
-        Ok([
-            name(&self.symbol, || what("symbol"))?,
-            name(&self.long_leg.exchange, || what("long_leg.exchange"))?,
-            name(&self.short_leg.exchange, || what("short_leg.exchange"))?,
-        ])
-    }
-}
-
-impl Record for arbp_opportunity {
-    type Unreadable = Failure;
-
-    /// Check the struct's size and its names, failing as [`names`](Self::names) does. Names of
-    /// plain ASCII, as hosts send, pass in a few instructions each.
-    #[inline(always)]
-    fn readable(&self, index: usize) -> Result<(), Failure> {
-        let flaws = name_flaw(&self.symbol)
-            | name_flaw(&self.long_leg.exchange)
-            | name_flaw(&self.short_leg.exchange);
-        if self.struct_size as usize == size_of::<Self>() && flaws == 0 {
-            return Ok(());
-        }
-        self.names(index).map(drop)
-    }
-
-    #[inline]
-    fn score(&self) -> f64 {
-        score(self.fund_profit_8h_24h_proj, self.volume_24h, self.bid_ask_spread_percent)
-    }
-
-    /// Its names were found readable first; a failure here counts as invalid all the same.
-    #[inline(always)]
-    fn opportunity(&self) -> Option<Opportunity> {
-        let [coin, long_venue, short_venue] = self.names(0).ok()?;
-        let leg = |l: &arbp_leg, venue: Name| Leg {
-            venue,
-            price: l.price,
-            funding_rate: l.funding_rate,
-            interval_hours: l.funding_interval_hours,
-        };
-        Some(Opportunity {
-            coin,
-            long: leg(&self.long_leg, long_venue),
-            short: leg(&self.short_leg, short_venue),
-            profit_8h_24h_avg: self.fund_profit_8h_24h_proj,
-            profit_8h_3d_avg: self.fund_profit_8h_3d_proj,
-            spread_30_avg_pct: self.spread_30_sample_avg,
-            spread_24h_avg_pct: self.price_spread_24h_avg,
-            spread_3d_avg_pct: self.price_spread_3d_avg,
-            spread_std_pct: self.spread_volatility_stddev,
-            volume_24h_usd: self.volume_24h,
-            bid_ask_spread_pct: self.bid_ask_spread_percent,
-            orderbook_depth_usd: self.orderbook_depth,
-        })
-    }
-}
-
-impl arbp_position {
-    /// The engine's position, validated.
-    pub(crate) fn engine(&self, index: usize) -> Result<Position, Failure> {
-        let what = |field: &str| format!("positions[{index}].{field}");
-        check_size(self.struct_size, size_of::<arbp_position>(), "arbp_position")?;
-        let leg = |l: &arbp_position_leg, side: &str| -> Result<PositionLeg, Failure> {
-            Ok(PositionLeg {
-                venue: name(&l.exchange, || what(&format!("{side}.exchange")))?,
-                entry_price: l.entry_price,
-                price: l.price,
-                funding_rate: l.funding_rate,
-                interval_hours: l.funding_interval_hours,
-            })
-        };
-        let position = Position {
-            coin: name(&self.symbol, || what("symbol"))?,
-            long: leg(&self.long_leg, "long_leg")?,
-            short: leg(&self.short_leg, "short_leg")?,
-            size_usd: self.position_size_usd,
-            leverage: self.leverage,
-            funding_received: self.funding_received_usd,
-            funding_paid: self.funding_paid_usd,
-            fees_paid: self.fees_paid_usd,
-            entry_hour: hour_of_unix_ms(self.entry_time_ms),
-            entry_spread_pct: spread_pct(self.long_leg.entry_price, self.short_leg.entry_price),
-        };
-        position.validate().map_err(|e| invalid_input(format!("positions[{index}]: {e}")))?;
-        Ok(position)
-    }
-}
-
-impl arbp_portfolio {
-    /// The engine's book with these positions in their slots (validated where it is used).
-    pub(crate) fn engine(&self, positions: &[arbp_position]) -> Result<Portfolio, Failure> {
-        check_size(self.struct_size, size_of::<arbp_portfolio>(), "arbp_portfolio")?;
-        if self.entries_halted > 1 {
-            return Err(invalid_input(format!(
-                "portfolio.entries_halted is {}, expected 0 or 1",
-                self.entries_halted
-            )));
-        }
-        let mut book = Portfolio {
-            initial_capital: self.initial_capital,
-            capital: self.total_capital,
-            peak_capital: self.peak_capital,
-            max_drawdown: self.max_drawdown,
-            day_start_capital: self.day_start_capital,
-            entries_halted: self.entries_halted == 1,
-            episode_progress: self.episode_progress,
-            positions: [None; MAX_POSITIONS],
-        };
-        for (slot, p) in positions.iter().enumerate() {
-            book.positions[slot] = Some(p.engine(slot)?);
-        }
-        Ok(book)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arbpolicy_core::Name;
     use proptest::prelude::*;
 
     fn field(bytes: &[u8; ARBP_NAME_SIZE]) -> [c_char; ARBP_NAME_SIZE] {

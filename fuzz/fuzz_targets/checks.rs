@@ -237,11 +237,10 @@ pub fn struct_request(data: &[u8]) {
             entries_halted: input.halted % 3,
             episode_progress: input.progress,
         },
-        config: arbp_config {
-            struct_size: size_of::<arbp_config>() as u32,
+        config: arbp_config::of(arbp_settings {
             max_leverage: c[0],
             target_utilization: c[1],
-            max_positions: u32::from(input.max_positions),
+            max_positions: input.max_positions,
             stop_loss_threshold: c[2],
             liquidation_buffer: c[3],
             fee_rate: c[4],
@@ -249,7 +248,7 @@ pub fn struct_request(data: &[u8]) {
             max_margin_usage: c[6],
             daily_loss_halt: c[7],
             episode_drawdown_stop: c[8],
-        },
+        }),
         now_ms: 1_764_547_200_000,
         sample: input.sample % 3,
         sample_seed: input.seed,

@@ -86,36 +86,33 @@ internal static class Tests
         for (int i = 0; i < opps.Length; i++)
         {
             Opportunity o = opps[i];
-            b.Append(i > 0 ? "," : "").Append("{\"symbol\":\"").Append(o.Symbol)
-                .Append("\",\"long_exchange\":\"").Append(o.LongLeg.Exchange).Append("\",\"short_exchange\":\"").Append(o.ShortLeg.Exchange)
-                .Append("\",\"long_price\":").Append(Num(o.LongLeg.Price)).Append(",\"short_price\":").Append(Num(o.ShortLeg.Price))
-                .Append(",\"long_funding_rate\":").Append(Num(o.LongLeg.FundingRate)).Append(",\"short_funding_rate\":").Append(Num(o.ShortLeg.FundingRate))
-                .Append(",\"long_funding_interval_hours\":").Append(Num(o.LongLeg.FundingIntervalHours))
-                .Append(",\"short_funding_interval_hours\":").Append(Num(o.ShortLeg.FundingIntervalHours))
-                .Append(",\"fund_profit_8h_24h_proj\":").Append(Num(o.FundProfit8h24hProj)).Append(",\"fund_profit_8h_3d_proj\":").Append(Num(o.FundProfit8h3dProj))
+            b.Append(i > 0 ? "," : "").Append("{\"symbol\":\"").Append(o.Symbol).Append("\",\"long_leg\":");
+            AppendLeg(b, o.LongLeg);
+            b.Append(",\"short_leg\":");
+            AppendLeg(b, o.ShortLeg);
+            b.Append(",\"fund_profit_8h_24h_proj\":").Append(Num(o.FundProfit8h24hProj)).Append(",\"fund_profit_8h_3d_proj\":").Append(Num(o.FundProfit8h3dProj))
                 .Append(",\"spread_30_sample_avg\":").Append(Num(o.Spread30SampleAvg)).Append(",\"price_spread_24h_avg\":").Append(Num(o.PriceSpread24hAvg))
                 .Append(",\"price_spread_3d_avg\":").Append(Num(o.PriceSpread3dAvg)).Append(",\"spread_volatility_stddev\":").Append(Num(o.SpreadVolatilityStddev))
                 .Append(",\"volume_24h\":").Append(Num(o.Volume24h)).Append(",\"bid_ask_spread_percent\":").Append(Num(o.BidAskSpreadPercent))
                 .Append(",\"orderbook_depth\":").Append(Num(o.OrderbookDepth)).Append("}");
         }
-        b.Append("],\"active_positions\":[");
+        b.Append("],\"positions\":[");
         for (int i = 0; i < positions.Length; i++)
         {
             Position p = positions[i];
-            b.Append(i > 0 ? "," : "").Append("{\"symbol\":\"").Append(p.Symbol)
-                .Append("\",\"long_exchange\":\"").Append(p.LongLeg.Exchange).Append("\",\"short_exchange\":\"").Append(p.ShortLeg.Exchange)
-                .Append("\",\"position_size_usd\":").Append(Num(p.PositionSizeUsd)).Append(",\"leverage\":").Append(Num(p.Leverage))
-                .Append(",\"long_entry_price\":").Append(Num(p.LongLeg.EntryPrice)).Append(",\"short_entry_price\":").Append(Num(p.ShortLeg.EntryPrice))
-                .Append(",\"long_price\":").Append(Num(p.LongLeg.Price)).Append(",\"short_price\":").Append(Num(p.ShortLeg.Price))
-                .Append(",\"long_funding_rate\":").Append(Num(p.LongLeg.FundingRate)).Append(",\"short_funding_rate\":").Append(Num(p.ShortLeg.FundingRate))
-                .Append(",\"long_funding_interval_hours\":").Append(Num(p.LongLeg.FundingIntervalHours))
-                .Append(",\"short_funding_interval_hours\":").Append(Num(p.ShortLeg.FundingIntervalHours))
+            b.Append(i > 0 ? "," : "").Append("{\"symbol\":\"").Append(p.Symbol).Append("\",\"long_leg\":");
+            AppendLeg(b, p.LongLeg);
+            b.Append(",\"short_leg\":");
+            AppendLeg(b, p.ShortLeg);
+            b.Append(",\"position_size_usd\":").Append(Num(p.PositionSizeUsd)).Append(",\"leverage\":").Append(Num(p.Leverage))
                 .Append(",\"funding_received_usd\":").Append(Num(p.FundingReceivedUsd)).Append(",\"funding_paid_usd\":").Append(Num(p.FundingPaidUsd))
                 .Append(",\"fees_paid_usd\":").Append(Num(p.FeesPaidUsd)).Append(",\"entry_time_ms\":").Append(p.EntryTimeMs).Append("}");
         }
         b.Append("],\"portfolio\":{\"total_capital\":").Append(Num(portfolio.TotalCapital))
             .Append(",\"initial_capital\":").Append(Num(portfolio.InitialCapital)).Append(",\"peak_capital\":").Append(Num(portfolio.PeakCapital))
             .Append(",\"max_drawdown\":").Append(Num(portfolio.MaxDrawdown)).Append(",\"day_start_capital\":").Append(Num(portfolio.DayStartCapital))
+            .Append(",\"entries_halted\":").Append(portfolio.EntriesHalted != 0 ? "true" : "false")
+            .Append(",\"episode_progress\":").Append(Num(portfolio.EpisodeProgress))
             .Append("},\"config\":{\"max_leverage\":").Append(Num(c.MaxLeverage)).Append(",\"target_utilization\":").Append(Num(c.TargetUtilization))
             .Append(",\"max_positions\":").Append(c.MaxPositions).Append(",\"stop_loss_threshold\":").Append(Num(c.StopLossThreshold))
             .Append(",\"liquidation_buffer\":").Append(Num(c.LiquidationBuffer)).Append(",\"fee_rate\":").Append(Num(c.FeeRate))
@@ -123,6 +120,18 @@ internal static class Tests
             .Append(",\"daily_loss_halt\":").Append(Num(c.DailyLossHalt)).Append(",\"episode_drawdown_stop\":").Append(Num(c.EpisodeDrawdownStop))
             .Append("},\"now_ms\":").Append(Now).Append("}");
         return b.ToString();
+    }
+
+    private static void AppendLeg(StringBuilder b, Leg l)
+    {
+        b.Append("{\"exchange\":\"").Append(l.Exchange).Append("\",\"price\":").Append(Num(l.Price))
+            .Append(",\"funding_rate\":").Append(Num(l.FundingRate)).Append(",\"funding_interval_hours\":").Append(Num(l.FundingIntervalHours)).Append("}");
+    }
+
+    private static void AppendLeg(StringBuilder b, PositionLeg l)
+    {
+        b.Append("{\"exchange\":\"").Append(l.Exchange).Append("\",\"entry_price\":").Append(Num(l.EntryPrice)).Append(",\"price\":").Append(Num(l.Price))
+            .Append(",\"funding_rate\":").Append(Num(l.FundingRate)).Append(",\"funding_interval_hours\":").Append(Num(l.FundingIntervalHours)).Append("}");
     }
 
     private static string Field(string json, string name)

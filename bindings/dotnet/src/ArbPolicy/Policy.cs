@@ -54,7 +54,7 @@ namespace ArbPolicy
     public static unsafe class Library
     {
         /// <summary>The ABI version this binding was written for (ARBP_ABI_VERSION of the header).</summary>
-        public const uint BindingAbiVersion = 1;
+        public const uint BindingAbiVersion = 2;
 
         /// <summary>Number of actions.</summary>
         public const int ActionCount = Decision.ActionCount;

@@ -298,8 +298,8 @@ namespace ArbPolicy
         }
     }
 
-    /// <summary>The user's risk settings (arbp_config). Start from <see cref="Config.Default"/>: a default-constructed
-    /// one is refused.</summary>
+    /// <summary>The user's risk settings (arbp_config, its arbp_settings laid out inline: the same bytes). Start
+    /// from <see cref="Config.Default"/>: a default-constructed one is refused.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public unsafe struct Config
     {
@@ -309,7 +309,7 @@ namespace ArbPolicy
         /// <summary>Share of capital to deploy, (0, 1].</summary>
         public double TargetUtilization;
         /// <summary>Open positions at most, 1..5.</summary>
-        public uint MaxPositions;
+        public byte MaxPositions;
         /// <summary>Stop-loss as a fraction of a position's size, [-0.05, -0.01].</summary>
         public double StopLossThreshold;
         /// <summary>Liquidation buffer, fraction of price, [0.1, 0.3].</summary>
