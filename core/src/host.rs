@@ -516,3 +516,158 @@ mod flag {
         bool::deserialize(d).map(u8::from)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::opportunity::tests::btc;
+    use core::mem::offset_of;
+    use std::string::ToString;
+
+    fn text(s: &str) -> [c_char; NAME_SIZE] {
+        name_field(Name::new(s).unwrap())
+    }
+
+    fn record(o: &Opportunity) -> arbp_opportunity {
+        let leg = |l: &Leg| arbp_leg {
+            exchange: name_field(l.venue),
+            price: l.price,
+            funding_rate: l.funding_rate,
+            funding_interval_hours: l.interval_hours,
+        };
+        arbp_opportunity {
+            struct_size: size_of::<arbp_opportunity>() as u32,
+            symbol: name_field(o.coin),
+            long_leg: leg(&o.long),
+            short_leg: leg(&o.short),
+            fund_profit_8h_24h_proj: o.profit_8h_24h_avg,
+            fund_profit_8h_3d_proj: o.profit_8h_3d_avg,
+            spread_30_sample_avg: o.spread_30_avg_pct,
+            price_spread_24h_avg: o.spread_24h_avg_pct,
+            price_spread_3d_avg: o.spread_3d_avg_pct,
+            spread_volatility_stddev: o.spread_std_pct,
+            volume_24h: o.volume_24h_usd,
+            bid_ask_spread_percent: o.bid_ask_spread_pct,
+            orderbook_depth: o.orderbook_depth_usd,
+        }
+    }
+
+    fn position() -> arbp_position {
+        let leg = |exchange, entry_price| arbp_position_leg {
+            exchange: text(exchange),
+            entry_price,
+            price: 50_100.0,
+            funding_rate: 0.0001,
+            funding_interval_hours: 8.0,
+        };
+        arbp_position {
+            struct_size: size_of::<arbp_position>() as u32,
+            symbol: text("BTC"),
+            long_leg: leg("binance", 50_000.0),
+            short_leg: leg("bybit", 50_020.0),
+            position_size_usd: 500.0,
+            leverage: 2.0,
+            funding_received_usd: 0.4,
+            funding_paid_usd: 0.1,
+            fees_paid_usd: 0.5,
+            entry_time_ms: 7_200_000,
+        }
+    }
+
+    /// A C host (and C#'s flat `Config`) lays the settings out right after `struct_size` and its
+    /// padding, as if they were the config's own fields.
+    #[test]
+    fn the_config_is_its_size_then_the_settings() {
+        assert_eq!(offset_of!(arbp_config, settings), 8);
+        assert_eq!(size_of::<arbp_config>(), 8 + size_of::<TradingConfig>());
+        assert_eq!(offset_of!(TradingConfig, max_positions), 16);
+        assert_eq!(offset_of!(TradingConfig, stop_loss_threshold), 24);
+    }
+
+    #[test]
+    fn an_opportunity_maps_field_for_field_and_round_trips() {
+        let o = btc();
+        assert_eq!(record(&o).opportunity(), Some(o));
+        assert_eq!(record(&o).score(), o.score());
+    }
+
+    #[test]
+    fn a_position_maps_with_its_hour_and_entry_spread() {
+        let p = position().engine(0).unwrap();
+        assert_eq!(
+            (p.coin.as_str(), p.long.venue.as_str(), p.short.venue.as_str()),
+            ("BTC", "binance", "bybit")
+        );
+        assert_eq!(p.entry_hour, 2);
+        assert_eq!((p.long.entry_price, p.short.entry_price, p.long.price), (50_000.0, 50_020.0, 50_100.0));
+        assert!((p.entry_spread_pct - spread_pct(50_000.0, 50_020.0)).abs() < 1e-15);
+        assert_eq!((p.funding_received, p.funding_paid, p.fees_paid), (0.4, 0.1, 0.5));
+    }
+
+    #[test]
+    fn refusals_name_the_host_s_field() {
+        let mut p = position();
+        p.short_leg.exchange = [b'x' as c_char; NAME_SIZE];
+        let e = p.engine(3).unwrap_err();
+        assert_eq!(e.to_string(), "positions[3].short_leg.exchange is not NUL-terminated within 17 bytes");
+        let mut p = position();
+        p.long_leg.price = f64::NAN;
+        let e = p.engine(1).unwrap_err();
+        assert!(e.to_string().starts_with("positions[1]: position.long.price = NaN"), "{e}");
+        let mut p = position();
+        p.struct_size += 8;
+        assert!(matches!(p.engine(0), Err(HostError::WrongSize { what: "arbp_position", .. })));
+
+        let mut o = record(&btc());
+        o.symbol[0] = 0;
+        let e = o.readable(4).unwrap_err();
+        assert_eq!(e.engine_error(), Some(Error::BadName { len: 0 }));
+        assert!(e.to_string().starts_with("opportunities[4].symbol: "), "{e}");
+
+        let mut book = arbp_portfolio {
+            struct_size: size_of::<arbp_portfolio>() as u32,
+            total_capital: 10_000.0,
+            initial_capital: 10_000.0,
+            peak_capital: 10_000.0,
+            max_drawdown: 0.0,
+            day_start_capital: 10_000.0,
+            entries_halted: 2,
+            episode_progress: 0.0,
+        };
+        let e = book.engine(&[]).unwrap_err();
+        assert_eq!(e.to_string(), "portfolio.entries_halted is 2, expected 0 or 1");
+        book.entries_halted = 1;
+        let six = [position(); MAX_POSITIONS + 1];
+        assert!(matches!(
+            book.engine(&six),
+            Err(HostError::Engine(Error::TooMany { what: "positions", .. }))
+        ));
+        let engine = book.engine(&six[..2]).unwrap();
+        assert!(engine.entries_halted && engine.active_count() == 2);
+    }
+
+    #[test]
+    fn an_input_ranks_its_records_and_takes_the_settings_unvalidated() {
+        let records = [record(&btc()); MAX_OPPORTUNITIES + 1];
+        let book = arbp_portfolio {
+            struct_size: size_of::<arbp_portfolio>() as u32,
+            total_capital: 10_000.0,
+            initial_capital: 10_000.0,
+            peak_capital: 10_000.0,
+            max_drawdown: 0.0,
+            day_start_capital: 10_000.0,
+            entries_halted: 0,
+            episode_progress: 0.0,
+        };
+        // Out of range: refused by the decision, which validates the settings with the book.
+        let wild = arbp_config::of(TradingConfig { max_leverage: 12.0, ..TradingConfig::default() });
+        let e = Input::new(&records, &[], &book, &wild, 0).unwrap_err();
+        assert!(matches!(e, HostError::Engine(Error::TooMany { what: "opportunities", given: 101, .. })));
+        let input = Input::new(&records[..12], &[position()], &book, &wild, 3_600_000 * 5).unwrap();
+        assert_eq!(
+            (input.now, input.config.max_leverage, input.chosen.selection().indices().len()),
+            (5, 12.0, 10)
+        );
+        assert!(wild.engine().is_err());
+    }
+}
