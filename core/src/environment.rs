@@ -24,7 +24,7 @@ use crate::action::{Action, ActionMask};
 use crate::config::TradingConfig;
 use crate::error::{Error, check_range};
 use crate::market::{Market, Quote};
-use crate::mask::{self, Allowed, EntryBlock, EntryPlan};
+use crate::mask::{self, EntryBlock, EntryPlan};
 use crate::observation::{self, OBSERVATION_LEN, Observation};
 use crate::opportunity::{Leg, Opportunity};
 use crate::portfolio::Portfolio;
@@ -333,10 +333,8 @@ impl<M: Market> Environment<M> {
         self.portfolio.episode_progress = (self.t - self.start) as f64 / self.params.episode_hours as f64;
         let now = self.market.timestamp(self.t);
         let state = ValidState::new(&self.config, &self.portfolio);
-        let shown = state.and_then(|state| {
-            observation::encode_valid(state, &slots, now, &mut self.last.observation)?;
-            Ok(Allowed::of(state, &slots))
-        });
+        let shown = state
+            .and_then(|state| observation::encode_allowed(state, &slots, now, &mut self.last.observation));
         match shown {
             Ok(allowed) => (self.last.mask, self.plans) = (allowed.mask, allowed.plans),
             Err(e) => {

@@ -114,8 +114,19 @@ pub fn encode_with_mask(
     out: &mut Observation,
 ) -> Result<ActionMask, Error> {
     let state = ValidState::new(config, portfolio).inspect_err(|_| out.fill(0.0))?;
+    Ok(encode_allowed(state, slots, now, out)?.mask)
+}
+
+/// What the policy is shown in a validated state: its features written into `out` (as
+/// [`encode_valid`] writes them), and what the state allows (the mask and the entry plans).
+pub fn encode_allowed(
+    state: ValidState<'_>,
+    slots: &Slots<'_>,
+    now: i64,
+    out: &mut Observation,
+) -> Result<mask::Allowed, Error> {
     encode_valid(state, slots, now, out)?;
-    Ok(mask::Allowed::of(state, slots).mask)
+    Ok(mask::Allowed::of(state, slots))
 }
 
 /// Write the features of a validated state; refuses a result that is not finite (then `out` is

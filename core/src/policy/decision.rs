@@ -265,8 +265,7 @@ fn shown<'a>(
     slots: Slots<'a>,
 ) -> Result<View<'a>, Error> {
     let mut observation = [0.0f32; OBSERVATION_LEN];
-    observation::encode_valid(state, &slots, now, &mut observation)?;
-    let Allowed { mask, plans } = Allowed::of(state, &slots);
+    let Allowed { mask, plans } = observation::encode_allowed(state, &slots, now, &mut observation)?;
     Ok(View { selection, slots, observation, mask, plans })
 }
 
