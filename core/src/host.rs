@@ -19,7 +19,7 @@ use crate::policy::decision::{Offer, Request};
 use crate::portfolio::Portfolio;
 use crate::position::{Position, PositionLeg};
 use crate::selection::{Chosen, Record};
-use crate::time::hour_of_unix_ms;
+use crate::time::{HOUR_MS, hour_of_unix_ms};
 use crate::{MAX_OPPORTUNITIES, MAX_POSITIONS, Name};
 use core::ffi::c_char;
 use core::fmt;
@@ -419,6 +419,59 @@ impl arbp_portfolio {
     }
 }
 
+/// The host's form of an engine opportunity, as a Rust host (or a test) builds a request.
+impl From<&Opportunity> for arbp_opportunity {
+    fn from(o: &Opportunity) -> Self {
+        let leg = |l: &Leg| arbp_leg {
+            exchange: name_field(l.venue),
+            price: l.price,
+            funding_rate: l.funding_rate,
+            funding_interval_hours: l.interval_hours,
+        };
+        arbp_opportunity {
+            struct_size: size_of::<Self>() as u32,
+            symbol: name_field(o.coin),
+            long_leg: leg(&o.long),
+            short_leg: leg(&o.short),
+            fund_profit_8h_24h_proj: o.profit_8h_24h_avg,
+            fund_profit_8h_3d_proj: o.profit_8h_3d_avg,
+            spread_30_sample_avg: o.spread_30_avg_pct,
+            price_spread_24h_avg: o.spread_24h_avg_pct,
+            price_spread_3d_avg: o.spread_3d_avg_pct,
+            spread_volatility_stddev: o.spread_std_pct,
+            volume_24h: o.volume_24h_usd,
+            bid_ask_spread_percent: o.bid_ask_spread_pct,
+            orderbook_depth: o.orderbook_depth_usd,
+        }
+    }
+}
+
+/// The host's form of an engine position (entered at the start of its hour; the entry spread
+/// follows from the entry prices).
+impl From<&Position> for arbp_position {
+    fn from(p: &Position) -> Self {
+        let leg = |l: &PositionLeg| arbp_position_leg {
+            exchange: name_field(l.venue),
+            entry_price: l.entry_price,
+            price: l.price,
+            funding_rate: l.funding_rate,
+            funding_interval_hours: l.interval_hours,
+        };
+        arbp_position {
+            struct_size: size_of::<Self>() as u32,
+            symbol: name_field(p.coin),
+            long_leg: leg(&p.long),
+            short_leg: leg(&p.short),
+            position_size_usd: p.size_usd,
+            leverage: p.leverage,
+            funding_received_usd: p.funding_received,
+            funding_paid_usd: p.funding_paid,
+            fees_paid_usd: p.fees_paid,
+            entry_time_ms: p.entry_hour * HOUR_MS,
+        }
+    }
+}
+
 /// A host's request in the engine's types: its book and settings, and the (up to) ten
 /// opportunities the policy will see, ranked from the host's records.
 #[derive(Debug, Clone)]
@@ -529,27 +582,7 @@ mod tests {
     }
 
     fn record(o: &Opportunity) -> arbp_opportunity {
-        let leg = |l: &Leg| arbp_leg {
-            exchange: name_field(l.venue),
-            price: l.price,
-            funding_rate: l.funding_rate,
-            funding_interval_hours: l.interval_hours,
-        };
-        arbp_opportunity {
-            struct_size: size_of::<arbp_opportunity>() as u32,
-            symbol: name_field(o.coin),
-            long_leg: leg(&o.long),
-            short_leg: leg(&o.short),
-            fund_profit_8h_24h_proj: o.profit_8h_24h_avg,
-            fund_profit_8h_3d_proj: o.profit_8h_3d_avg,
-            spread_30_sample_avg: o.spread_30_avg_pct,
-            price_spread_24h_avg: o.spread_24h_avg_pct,
-            price_spread_3d_avg: o.spread_3d_avg_pct,
-            spread_volatility_stddev: o.spread_std_pct,
-            volume_24h: o.volume_24h_usd,
-            bid_ask_spread_percent: o.bid_ask_spread_pct,
-            orderbook_depth: o.orderbook_depth_usd,
-        }
+        arbp_opportunity::from(o)
     }
 
     fn position() -> arbp_position {
@@ -594,6 +627,8 @@ mod tests {
     #[test]
     fn a_position_maps_with_its_hour_and_entry_spread() {
         let p = position().engine(0).unwrap();
+        assert_eq!(arbp_position::from(&p), position());
+        assert_eq!(arbp_position::from(&p).engine(0), Ok(p));
         assert_eq!(
             (p.coin.as_str(), p.long.venue.as_str(), p.short.venue.as_str()),
             ("BTC", "binance", "bybit")

@@ -4,7 +4,6 @@
 
 use arbpolicy::*;
 use arbpolicy_core::market::{MemoryMarket, SyntheticMarket, SyntheticParams};
-use arbpolicy_core::position::PositionLeg;
 use arbpolicy_core::{Opportunity, Position};
 use std::ffi::c_char;
 
@@ -19,50 +18,12 @@ pub fn name(s: &str) -> [c_char; ARBP_NAME_SIZE] {
 
 /// The struct of an engine opportunity.
 pub fn opportunity(o: &Opportunity) -> arbp_opportunity {
-    let leg = |l: &arbpolicy_core::Leg| arbp_leg {
-        exchange: name(l.venue.as_str()),
-        price: l.price,
-        funding_rate: l.funding_rate,
-        funding_interval_hours: l.interval_hours,
-    };
-    arbp_opportunity {
-        struct_size: size_of::<arbp_opportunity>() as u32,
-        symbol: name(o.coin.as_str()),
-        long_leg: leg(&o.long),
-        short_leg: leg(&o.short),
-        fund_profit_8h_24h_proj: o.profit_8h_24h_avg,
-        fund_profit_8h_3d_proj: o.profit_8h_3d_avg,
-        spread_30_sample_avg: o.spread_30_avg_pct,
-        price_spread_24h_avg: o.spread_24h_avg_pct,
-        price_spread_3d_avg: o.spread_3d_avg_pct,
-        spread_volatility_stddev: o.spread_std_pct,
-        volume_24h: o.volume_24h_usd,
-        bid_ask_spread_percent: o.bid_ask_spread_pct,
-        orderbook_depth: o.orderbook_depth_usd,
-    }
+    arbp_opportunity::from(o)
 }
 
 /// The struct of an engine position.
 pub fn position(p: &Position) -> arbp_position {
-    let leg = |l: &PositionLeg| arbp_position_leg {
-        exchange: name(l.venue.as_str()),
-        entry_price: l.entry_price,
-        price: l.price,
-        funding_rate: l.funding_rate,
-        funding_interval_hours: l.interval_hours,
-    };
-    arbp_position {
-        struct_size: size_of::<arbp_position>() as u32,
-        symbol: name(p.coin.as_str()),
-        long_leg: leg(&p.long),
-        short_leg: leg(&p.short),
-        position_size_usd: p.size_usd,
-        leverage: p.leverage,
-        funding_received_usd: p.funding_received,
-        funding_paid_usd: p.funding_paid,
-        fees_paid_usd: p.fees_paid,
-        entry_time_ms: p.entry_hour * 3_600_000,
-    }
+    arbp_position::from(p)
 }
 
 /// A synthetic market of 400 hours and 12 coins.
