@@ -143,8 +143,8 @@ pub enum Action {
     },
 }
 
-const ENTER_BASE: u8 = 1;
-const EXIT_BASE: u8 = 31;
+pub(crate) const ENTER_BASE: u8 = 1;
+pub(crate) const EXIT_BASE: u8 = 31;
 
 impl Action {
     /// Where the action counts in an action mix: 0 HOLD, 1 ENTER, 2 EXIT.

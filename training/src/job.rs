@@ -8,13 +8,15 @@ use crate::evaluation::{
 };
 use crate::export::{Exported, export};
 use crate::history::{History, day_of_hour};
+use crate::network::NetworkKind;
 use crate::replay::replay;
 use crate::report::{Line, Panel, line_chart, table};
 use crate::rollout::sample_observations;
-use crate::trainer::{TrainConfig, Trainer, UpdateMetrics};
+use crate::trainer::{TrainConfig, Trainer, UpdateMetrics, train_network};
 use crate::{PolicyFile, evaluation::Metrics};
 use anyhow::{Context, Result};
 use arbpolicy_core::market::{MemoryMarket, SyntheticMarket, SyntheticParams};
+use arbpolicy_core::policy::Policy;
 use arbpolicy_core::time::HOUR_MS;
 use arbpolicy_core::{Market, TradingConfig};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -249,7 +251,7 @@ pub fn train(job: &TrainJob) -> Result<Trained> {
         &market,
         job.config.env,
         job.config.fee_rate,
-        &net.to_native(),
+        &net.native(),
         256,
         job.config.seed ^ 0xE0,
     )?;
@@ -394,35 +396,56 @@ impl Evaluation {
 /// on the `edge` market (seed 0, 4,320 hours) into `out`, then evaluate the policy on 1,440 hours
 /// of the `edge` market of seed 1, which it never saw, at the default costs (`out/report.md`).
 pub fn health_check(updates: usize, seed: u64, out: &Path) -> Result<Evaluation> {
+    health_check_of(TrainConfig::recommended(updates, seed), out)
+}
+
+/// The health check of a run of `config`: trained on the `edge` market of seed 0, evaluated on
+/// 1,440 hours of seed 1. A pointer network is evaluated through its native pass (not exported).
+pub fn health_check_of(config: TrainConfig, out: &Path) -> Result<Evaluation> {
     let job = TrainJob {
         source: Source::Synthetic { kind: MarketKind::Edge, seed: 0, hours: 24 * 180 },
-        config: TrainConfig::recommended(updates, seed),
+        config,
         out: out.to_path_buf(),
-        checkpoint_every: updates.max(1),
+        checkpoint_every: config.updates.max(1),
         resume: false,
         progress: false,
     };
-    let trained = train(&job)?;
-    evaluate(&EvaluateJob {
-        model: trained.exported.onnx,
+    let evaluation = EvaluateJob {
+        model: out.join("policy.onnx"),
         source: Source::Synthetic { kind: MarketKind::Edge, seed: 1, hours: 24 * 60 },
         capital: 10_000.0,
         seed: 0,
         costs: Costs::default(),
         report: out.join("report.md"),
-    })
+    };
+    if config.network == NetworkKind::Plan {
+        let trained = train(&job)?;
+        return evaluate(&EvaluateJob { model: trained.exported.onnx, ..evaluation });
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let market = job.source.load()?;
+    let native = train_network(&market, &config, |_| {})?.native();
+    evaluate_policy(&evaluation, || Ok(&native))
 }
 
 /// Run the policy of `job.model` and the three baselines over the window with each representative
 /// configuration; write the report and the equity chart.
 pub fn evaluate(job: &EvaluateJob) -> Result<Evaluation> {
-    let market = job.source.load()?;
     let file = PolicyFile::from_path(&job.model)
         .with_context(|| format!("cannot load the model {}", job.model.display()))?;
+    evaluate_policy(job, || Ok(file.session()?))
+}
+
+/// [`evaluate`] with the policy `make` makes (once per configuration) instead of a model file's.
+pub fn evaluate_policy<P: Policy>(
+    job: &EvaluateJob,
+    mut make: impl FnMut() -> Result<P>,
+) -> Result<Evaluation> {
+    let market = job.source.load()?;
     let (capital, costs) = (job.capital, job.costs);
     let mut k = 0;
     let agents = vec![
-        books(&market, capital, costs, || Ok(Greedy { policy: file.session()?, name: "policy".into() }))?,
+        books(&market, capital, costs, || Ok(Greedy { policy: make()?, name: "policy".into() }))?,
         books(&market, capital, costs, || Ok(Hold))?,
         books(&market, capital, costs, || {
             k += 1;

@@ -10,7 +10,10 @@ use arbpolicy_core::policy::architecture::{
     MODEL_DIM, NORM1, NORM2, OPPORTUNITY, OPPORTUNITY_OUT, OPPORTUNITY_WIDTH, PARAMETER_COUNT, PORTFOLIO,
     POSITION, POSITION_WIDTH,
 };
-use arbpolicy_core::policy::{Network, Normalization};
+use arbpolicy_core::policy::architecture::{
+    ENTRY1, ENTRY2, EXIT1, EXIT2, HOLD, POINTER_LAYERS, POINTER_PARAMETER_COUNT,
+};
+use arbpolicy_core::policy::{Network, Normalization, PointerNetwork};
 use arbpolicy_core::{ACTION_COUNT, MAX_POSITIONS, OPPORTUNITY_SLOTS};
 use burn::module::Param;
 use burn::nn::attention::{MhaInput, MultiHeadAttention, MultiHeadAttentionConfig};
@@ -37,10 +40,78 @@ pub struct PolicyNet {
     norm1: LayerNorm,
     fusion2: Linear,
     norm2: LayerNorm,
-    actor1: Linear,
-    actor2: Linear,
+    actor: Actor,
     critic1: Linear,
     critic2: Linear,
+}
+
+/// Which actor a network has.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+pub enum NetworkKind {
+    /// The plan's: the 36 logits from the pooled state ([`LAYERS`]).
+    #[default]
+    Plan,
+    /// Each slot scored from its own features ([`POINTER_LAYERS`]).
+    Pointer,
+}
+
+/// The actor on top of the trunk.
+#[derive(Module, Debug)]
+enum Actor {
+    /// The plan's.
+    Plan(PlanActor),
+    /// The pointer network's.
+    Pointer(PointerActor),
+}
+
+/// The plan's actor: two layers from the trunk's output to the 36 logits.
+#[derive(Module, Debug)]
+struct PlanActor {
+    actor1: Linear,
+    actor2: Linear,
+}
+
+/// The pointer network's actor: a hidden layer, the HOLD logit from it, and heads shared by the
+/// slots.
+#[derive(Module, Debug)]
+struct PointerActor {
+    actor1: Linear,
+    hold: Linear,
+    entry1: Linear,
+    entry2: Linear,
+    exit1: Linear,
+    exit2: Linear,
+}
+
+/// A network's native pass, either kind.
+#[derive(Debug, Clone)]
+pub enum Native {
+    /// The plan's.
+    Plan(Box<Network>),
+    /// The pointer network's.
+    Pointer(Box<PointerNetwork>),
+}
+
+impl Native {
+    /// Logits and value for one observation.
+    pub fn forward(&self, obs: &arbpolicy_core::Observation) -> arbpolicy_core::policy::Output {
+        match self {
+            Native::Plan(n) => n.forward(obs),
+            Native::Pointer(n) => n.forward(obs),
+        }
+    }
+}
+
+impl arbpolicy_core::policy::Policy for &Native {
+    fn evaluate(
+        &mut self,
+        observation: &arbpolicy_core::Observation,
+        _mask: arbpolicy_core::ActionMask,
+    ) -> Result<arbpolicy_core::policy::Output, arbpolicy_core::policy::PolicyFailure> {
+        Ok(self.forward(observation))
+    }
 }
 
 /// One of the table's layers in burn.
@@ -115,15 +186,24 @@ impl Part<'_> {
 /// exits, so a random book churns positions hourly and learns only that trading costs fees.
 pub const INITIAL_PROBABILITIES: [f64; 3] = [0.9, 0.08, 0.02];
 
-/// The actor output's initial biases for [`INITIAL_PROBABILITIES`] (logits up to a constant).
+/// The initial logit of an action of `kind` for [`INITIAL_PROBABILITIES`] (up to a constant).
+fn prior(kind: usize) -> f32 {
+    let share = [1.0, 30.0, 5.0][kind];
+    (INITIAL_PROBABILITIES[kind] / share).ln() as f32
+}
+
+/// The actor output's initial biases for [`INITIAL_PROBABILITIES`].
 fn action_prior() -> Vec<f32> {
     (0..ACTION_COUNT)
-        .map(|i| {
-            let kind = arbpolicy_core::Action::from_index(i).expect("an action index").kind();
-            let share = [1.0, 30.0, 5.0][kind];
-            (INITIAL_PROBABILITIES[kind] / share).ln() as f32
-        })
+        .map(|i| prior(arbpolicy_core::Action::from_index(i).expect("an action index").kind()))
         .collect()
+}
+
+/// An output layer of the actor: weights orthogonal with gain 0.01, biases `bias`.
+fn actor_output(l: plan::Layer, bias: Vec<f32>, device: &Device) -> Linear {
+    let mut head = layer(l, 0.01, device);
+    head.bias = Some(Param::from_tensor(Tensor::from_data(TensorData::new(bias, [l.output]), device)));
+    head
 }
 
 /// One of the normalisation's vectors as a parameter that is not trained.
@@ -146,11 +226,11 @@ impl PolicyNet {
     /// A network on `device` initialised from `seed`. The backend's random stream is shared by
     /// the whole process and parameters are drawn lazily, so seeding and drawing every parameter
     /// hold a lock: concurrent initialisations (tests on other threads) cannot interleave.
-    pub fn seeded(device: &Device, seed: u64) -> Self {
+    pub fn seeded(device: &Device, seed: u64, kind: NetworkKind) -> Self {
         static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
         let _drawing = INIT.lock().unwrap_or_else(|e| e.into_inner());
         device.seed(seed);
-        let net = Self::new(device);
+        let net = Self::new(device, kind);
         // Parameters are drawn when first read: read them all while the lock is held.
         struct Draw;
         impl burn::module::ModuleVisitor for Draw {
@@ -162,8 +242,8 @@ impl PolicyNet {
         net
     }
 
-    /// A freshly initialised network on `device`, from the backend's random stream.
-    pub fn new(device: &Device) -> Self {
+    /// A freshly initialised network of `kind` on `device`, from the backend's random stream.
+    pub fn new(device: &Device, kind: NetworkKind) -> Self {
         let body = std::f64::consts::SQRT_2;
         let mut attention = MultiHeadAttentionConfig::new(MODEL_DIM, HEADS).with_dropout(0.0).init(device);
         // The stacked input projection of the table, one third each.
@@ -190,14 +270,19 @@ impl PolicyNet {
             norm1: norm(NORM1),
             fusion2: layer(FUSION2, body, device),
             norm2: norm(NORM2),
-            actor1: layer(ACTOR1, body, device),
-            actor2: {
-                let mut head = layer(ACTOR2, 0.01, device);
-                head.bias = Some(Param::from_tensor(Tensor::from_data(
-                    TensorData::new(action_prior(), [ACTION_COUNT]),
-                    device,
-                )));
-                head
+            actor: match kind {
+                NetworkKind::Plan => Actor::Plan(PlanActor {
+                    actor1: layer(ACTOR1, body, device),
+                    actor2: actor_output(ACTOR2, action_prior(), device),
+                }),
+                NetworkKind::Pointer => Actor::Pointer(PointerActor {
+                    actor1: layer(ACTOR1, body, device),
+                    hold: actor_output(HOLD, vec![prior(0)], device),
+                    entry1: layer(ENTRY1, body, device),
+                    entry2: actor_output(ENTRY2, vec![prior(1); ENTRY2.output], device),
+                    exit1: layer(EXIT1, body, device),
+                    exit2: actor_output(EXIT2, vec![prior(2)], device),
+                }),
             },
             critic1: layer(CRITIC1, body, device),
             critic2: layer(CRITIC2, 1.0, device),
@@ -230,20 +315,39 @@ impl PolicyNet {
         let portfolio = relu(self.portfolio.forward(part(PORTFOLIO_OFFSET, POSITIONS_OFFSET)));
         let positions =
             part(POSITIONS_OFFSET, OPPORTUNITIES_OFFSET).reshape([batch, MAX_POSITIONS, POSITION_WIDTH]);
-        let positions = relu(self.position.forward(positions)).max_dim(1).reshape([batch, POSITION.output]);
+        let each_position = relu(self.position.forward(positions));
+        let positions = each_position.clone().max_dim(1).reshape([batch, POSITION.output]);
         let slots = part(OPPORTUNITIES_OFFSET, OBSERVATION_LEN).reshape([
             batch,
             OPPORTUNITY_SLOTS,
             OPPORTUNITY_WIDTH,
         ]);
         let embedded = relu(self.opportunity.forward(slots));
-        let attended = self.attention.forward(MhaInput::self_attn(embedded)).context;
-        let pooled = attended.mean_dim(1).reshape([batch, MODEL_DIM]);
+        let attended = self.attention.forward(MhaInput::self_attn(embedded.clone())).context;
+        let pooled = attended.clone().mean_dim(1).reshape([batch, MODEL_DIM]);
         let opportunities = relu(self.opportunity_out.forward(pooled));
         let fused = Tensor::cat(vec![config, portfolio, positions, opportunities], 1);
         let hidden = relu(self.norm1.forward(self.fusion1.forward(fused)));
         let hidden = relu(self.norm2.forward(self.fusion2.forward(hidden)));
-        let logits = self.actor2.forward(relu(self.actor1.forward(hidden.clone())));
+        let logits = match &self.actor {
+            Actor::Plan(a) => a.actor2.forward(relu(a.actor1.forward(hidden.clone()))),
+            Actor::Pointer(a) => {
+                let actor = relu(a.actor1.forward(hidden.clone()));
+                let hold = a.hold.forward(actor.clone());
+                // Each slot's head sees the actor's hidden layer beside its own features.
+                let beside = |slots: usize| actor.clone().unsqueeze_dim::<3>(1).repeat_dim(1, slots);
+                let opportunities = Tensor::cat(vec![beside(OPPORTUNITY_SLOTS), embedded, attended], 2);
+                // [batch, slot, tier] to the action order: tier after tier, slot after slot.
+                let entries = a
+                    .entry2
+                    .forward(relu(a.entry1.forward(opportunities)))
+                    .swap_dims(1, 2)
+                    .reshape([batch, ENTRY2.output * OPPORTUNITY_SLOTS]);
+                let positions = Tensor::cat(vec![beside(MAX_POSITIONS), each_position], 2);
+                let exits = a.exit2.forward(relu(a.exit1.forward(positions))).reshape([batch, MAX_POSITIONS]);
+                Tensor::cat(vec![hold, entries, exits], 1)
+            }
+        };
         let value = self.critic2.forward(relu(self.critic1.forward(hidden)));
         (logits, value)
     }
@@ -258,10 +362,18 @@ impl PolicyNet {
         (read(logits), read(values))
     }
 
-    /// The layers of the table ([`LAYERS`]), in its order.
-    fn layers(&self) -> [Part<'_>; LAYERS.len()] {
+    /// Which actor it has.
+    pub fn kind(&self) -> NetworkKind {
+        match self.actor {
+            Actor::Plan(_) => NetworkKind::Plan,
+            Actor::Pointer(_) => NetworkKind::Pointer,
+        }
+    }
+
+    /// The layers of its table ([`LAYERS`] or [`POINTER_LAYERS`]), in the table's order.
+    fn layers(&self) -> Vec<Part<'_>> {
         let a = &self.attention;
-        [
+        let mut parts = vec![
             Part::Linear(&self.config),
             Part::Linear(&self.portfolio),
             Part::Linear(&self.position),
@@ -273,18 +385,22 @@ impl PolicyNet {
             Part::Norm(&self.norm1),
             Part::Linear(&self.fusion2),
             Part::Norm(&self.norm2),
-            Part::Linear(&self.actor1),
-            Part::Linear(&self.actor2),
-            Part::Linear(&self.critic1),
-            Part::Linear(&self.critic2),
-        ]
+        ];
+        match &self.actor {
+            Actor::Plan(a) => parts.extend([Part::Linear(&a.actor1), Part::Linear(&a.actor2)]),
+            Actor::Pointer(a) => {
+                parts.extend([&a.actor1, &a.hold, &a.entry1, &a.entry2, &a.exit1, &a.exit2].map(Part::Linear))
+            }
+        }
+        parts.extend([Part::Linear(&self.critic1), Part::Linear(&self.critic2)]);
+        parts
     }
 
     /// Every parameter in the table's order (PyTorch's: each linear layer's `[out][in]` weight
     /// then its bias; the attention's query, key and value projections stacked as `in_proj`),
     /// the order of the native pass and of its artifact.
     pub fn parameters(&self) -> Vec<f32> {
-        let mut out = Vec::with_capacity(PARAMETER_COUNT);
+        let mut out = Vec::with_capacity(POINTER_PARAMETER_COUNT.max(PARAMETER_COUNT));
         for part in self.layers() {
             part.parameters(&mut out);
         }
@@ -293,8 +409,29 @@ impl PolicyNet {
 
     /// The engine's native pass with these weights and this normalisation.
     pub fn to_native(&self) -> Box<Network> {
+        assert_eq!(self.kind(), NetworkKind::Plan, "the plan's native pass of another network");
         let parameters = self.parameters();
         let mut network = Box::new(Network::ZERO);
+        network.input = self.normalization();
+        let mut next = parameters.iter().copied();
+        network.set_parameters(|| next.next().expect("the network's parameter count"));
+        assert!(next.next().is_none(), "the network's parameter count");
+        network
+    }
+
+    /// The native pass of either kind.
+    pub fn native(&self) -> Native {
+        match self.kind() {
+            NetworkKind::Plan => Native::Plan(self.to_native()),
+            NetworkKind::Pointer => Native::Pointer(self.to_native_pointer()),
+        }
+    }
+
+    /// The engine's native pointer network with these weights and this normalisation.
+    pub fn to_native_pointer(&self) -> Box<PointerNetwork> {
+        assert_eq!(self.kind(), NetworkKind::Pointer, "the pointer's native pass of another network");
+        let parameters = self.parameters();
+        let mut network = Box::new(PointerNetwork::ZERO);
         network.input = self.normalization();
         let mut next = parameters.iter().copied();
         network.set_parameters(|| next.next().expect("the network's parameter count"));
@@ -333,17 +470,26 @@ pub(crate) mod tests {
     #[test]
     fn the_native_pass_with_its_weights_computes_what_it_does() {
         let d = device();
-        for net in [PolicyNet::seeded(&d, 7), PolicyNet::seeded(&d, 7).normalized(&normalization())] {
-            agree(&net);
+        for kind in [NetworkKind::Plan, NetworkKind::Pointer] {
+            for net in
+                [PolicyNet::seeded(&d, 7, kind), PolicyNet::seeded(&d, 7, kind).normalized(&normalization())]
+            {
+                agree(&net);
+            }
         }
     }
 
     fn agree(net: &PolicyNet) {
-        assert_eq!(net.parameters().len(), PARAMETER_COUNT);
-        for (part, layer) in net.layers().iter().zip(&LAYERS) {
+        let (table, count) = match net.kind() {
+            NetworkKind::Plan => (&LAYERS[..], PARAMETER_COUNT),
+            NetworkKind::Pointer => (&POINTER_LAYERS[..], POINTER_PARAMETER_COUNT),
+        };
+        assert_eq!(net.parameters().len(), count);
+        assert_eq!(net.layers().len(), table.len());
+        for (part, layer) in net.layers().iter().zip(table) {
             assert_eq!(part.kind(), (layer.kind, layer.input, layer.output), "{}", layer.name);
         }
-        let native = net.to_native();
+        let native = net.native();
         let n = 32;
         let obs = observations(n, 11);
         let (logits, values) = net.outputs(&obs);
@@ -357,6 +503,10 @@ pub(crate) mod tests {
             worst = worst.max((out.value - values[r]).abs());
         }
         assert!(worst <= 1e-5, "largest difference {worst}");
-        assert_eq!(native.input, net.normalization());
+        let input = match &native {
+            Native::Plan(n) => &n.input,
+            Native::Pointer(n) => &n.input,
+        };
+        assert_eq!(*input, net.normalization());
     }
 }

@@ -6,9 +6,9 @@
 //! each environment's discounted return ([`ReturnScale`]) and clipped to `[-10, 10]`, so the
 //! value function sees returns of about unit size whatever the reward's unit.
 
+use crate::network::Native;
 use crate::ppo::gae;
 use anyhow::{Context, Result};
-use arbpolicy_core::policy::Network;
 use arbpolicy_core::policy::choice;
 use arbpolicy_core::{
     ACTION_COUNT, Action, ActionMask, EnvParams, Environment, Market, OBSERVATION_LEN, Observation,
@@ -141,7 +141,7 @@ impl<M: Market + Clone + Send> Collector<M> {
     /// advantages with `gamma` and `lambda`.
     pub fn collect(
         &mut self,
-        network: &Network,
+        network: &Native,
         steps: usize,
         gamma: f32,
         lambda: f32,
@@ -230,7 +230,7 @@ impl Steps {
 }
 
 impl<M: Market> Worker<M> {
-    fn run(&mut self, network: &Network, steps: usize, gamma: f32) -> Result<Steps> {
+    fn run(&mut self, network: &Native, steps: usize, gamma: f32) -> Result<Steps> {
         let mut r = Rollout::default();
         let mut ends = Vec::with_capacity(steps);
         let mut bootstraps = Vec::with_capacity(steps);
@@ -284,7 +284,7 @@ pub fn sample_observations<M: Market + Clone + Send>(
     market: M,
     params: EnvParams,
     fee_rate: f64,
-    network: &Network,
+    network: &Native,
     count: usize,
     seed: u64,
 ) -> Result<Vec<f32>> {

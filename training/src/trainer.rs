@@ -8,7 +8,7 @@
 //! there, so one rollout of four environments x 1,024 hours sees six-week carry trades whole.
 
 use crate::evaluation::Costs;
-use crate::network::PolicyNet;
+use crate::network::{Native, NetworkKind, PolicyNet};
 use crate::ppo::{Batch, LossParts, PpoConfig, step};
 use crate::rollout::{Collector, ReturnScale, Rollout};
 use crate::statistics::mean_std;
@@ -41,6 +41,8 @@ pub struct TrainConfig {
     pub scale_rewards: bool,
     /// The trading fee per side every sampled configuration pays.
     pub fee_rate: f64,
+    /// The network's actor.
+    pub network: NetworkKind,
 }
 
 impl TrainConfig {
@@ -86,6 +88,7 @@ impl TrainConfig {
             normalize_observations: true,
             scale_rewards: true,
             fee_rate: arbpolicy_core::config::DEFAULT_FEE_RATE,
+            network: NetworkKind::Plan,
         }
     }
 }
@@ -185,7 +188,7 @@ impl<M: Market + Clone + Send> Trainer<M> {
             "steps per update must cover every environment and minibatches hold at least 2 steps"
         );
         let device = Device::flex().autodiff();
-        let net = PolicyNet::seeded(&device, config.seed);
+        let net = PolicyNet::seeded(&device, config.seed, config.network);
         let optimizer = config.ppo.optimizer();
         let returns = ReturnScale::default();
         Ok(Trainer { market, config, device, net: Some(net), optimizer, update: 0, steps: 0, returns })
@@ -201,7 +204,7 @@ impl<M: Market + Clone + Send> Trainer<M> {
                 t.market.clone(),
                 config.env,
                 config.fee_rate,
-                &Network::ZERO,
+                &Native::Plan(Box::new(Network::ZERO)),
                 NORMALIZATION_SAMPLES,
                 config.seed ^ 0x4E0F,
             )?;
@@ -298,7 +301,7 @@ impl<M: Market + Clone + Send> Trainer<M> {
             Collector::new(self.market.clone(), config.env, config.fee_rate, config.envs, seed)?;
         let mut shuffle = Pcg64Mcg::seed_from_u64(seed.rotate_left(17) ^ 0x5EED);
         let per_env = ppo.n_steps.div_ceil(config.envs);
-        let native = self.net().to_native();
+        let native = self.net().native();
         let scale = config.scale_rewards.then_some(&mut self.returns);
         let rollout = collector.collect(&native, per_env, ppo.gamma, ppo.gae_lambda, scale)?;
         self.steps += rollout.len();

@@ -125,16 +125,61 @@ pub const LAYERS: [Layer; 15] = [
     CRITIC2,
 ];
 
-/// Number of parameters of the network.
-pub const PARAMETER_COUNT: usize = {
+/// How many parameters `layers` have.
+pub const fn parameter_count(layers: &[Layer]) -> usize {
     let mut total = 0;
     let mut i = 0;
-    while i < LAYERS.len() {
-        total += LAYERS[i].parameters();
+    while i < layers.len() {
+        total += layers[i].parameters();
         i += 1;
     }
     total
-};
+}
+
+/// Number of parameters of the network.
+pub const PARAMETER_COUNT: usize = parameter_count(&LAYERS);
+
+/// The pointer network's HOLD logit, from the actor's hidden layer.
+pub const HOLD: Layer = Layer::linear("hold", ACTOR1.output, 1);
+/// The pointer network's entry head, shared by the ten slots: the actor's hidden layer, the
+/// slot's embedding and its attended context.
+pub const ENTRY1: Layer =
+    Layer::linear("entry1", ACTOR1.output + OPPORTUNITY.output + ATTENTION_OUT.output, 32);
+/// The entry head's output: a logit per size tier.
+pub const ENTRY2: Layer = Layer::linear("entry2", ENTRY1.output, 3);
+/// The pointer network's exit head, shared by the five slots: the actor's hidden layer and the
+/// position's encoding.
+pub const EXIT1: Layer = Layer::linear("exit1", ACTOR1.output + POSITION.output, 32);
+/// The exit head's output: the slot's exit logit.
+pub const EXIT2: Layer = Layer::linear("exit2", EXIT1.output, 1);
+
+/// The pointer network's layers, in the order of its parameters: the plan's trunk and critic,
+/// and an actor that scores every opportunity and position slot from its own features (the
+/// plan's actor sees the slots only pooled, so it can choose a slot only by its rank).
+pub const POINTER_LAYERS: [Layer; 19] = [
+    CONFIG,
+    PORTFOLIO,
+    POSITION,
+    OPPORTUNITY,
+    ATTENTION_IN,
+    ATTENTION_OUT,
+    OPPORTUNITY_OUT,
+    FUSION1,
+    NORM1,
+    FUSION2,
+    NORM2,
+    ACTOR1,
+    HOLD,
+    ENTRY1,
+    ENTRY2,
+    EXIT1,
+    EXIT2,
+    CRITIC1,
+    CRITIC2,
+];
+
+/// Number of parameters of the pointer network.
+pub const POINTER_PARAMETER_COUNT: usize = parameter_count(&POINTER_LAYERS);
 
 #[cfg(test)]
 mod tests {

@@ -12,8 +12,10 @@ pub mod network;
 pub mod normalization;
 #[cfg(feature = "onnx")]
 pub mod onnx;
+pub mod pointer;
 
 pub use decision::{Decision, Offer, Policy, PolicyFailure, Request, Selector, decide};
 pub use kernel::{LayerNorm, Linear};
 pub use network::{Network, Output};
 pub use normalization::Normalization;
+pub use pointer::PointerNetwork;

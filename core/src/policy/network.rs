@@ -102,13 +102,13 @@ in_table_order!(
 );
 
 #[inline(always)]
-fn group<const N: usize>(obs: &Observation, offset: usize) -> &[f32; N] {
+pub(super) fn group<const N: usize>(obs: &Observation, offset: usize) -> &[f32; N] {
     obs[offset..offset + N].try_into().expect("group inside the observation")
 }
 
 /// `N` consecutive slots of `W` features from `offset`.
 #[inline(always)]
-fn slots<const N: usize, const W: usize>(obs: &Observation, offset: usize) -> [[f32; W]; N] {
+pub(super) fn slots<const N: usize, const W: usize>(obs: &Observation, offset: usize) -> [[f32; W]; N] {
     let mut out = [[0.0f32; W]; N];
     for (k, slot) in out.iter_mut().enumerate() {
         *slot = *group(obs, offset + k * W);
