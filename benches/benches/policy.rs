@@ -8,7 +8,7 @@
 
 use arbpolicy_benches::{busy_state, observations};
 use arbpolicy_core::policy::onnx::OnnxModel;
-use arbpolicy_core::policy::{Network, Offer, Output, Request, Selector, decide};
+use arbpolicy_core::policy::{Native, Offer, Output, Request, Selector, decide};
 use arbpolicy_core::{ActionMask, Observation};
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -89,7 +89,9 @@ fn verdict(ok: bool) -> &'static str {
 fn main() {
     let budget = Duration::from_millis(1500);
     let model = OnnxModel::from_path(reference()).expect("reference model");
-    let native: Box<Network> = model.to_native().expect("native weights");
+    let Native::Plan(native) = model.to_native().expect("native weights") else {
+        panic!("the reference model is the plan's network")
+    };
     let mut session = model.session().expect("session");
     let obs = observations(256);
 

@@ -165,7 +165,7 @@ fn decisions_through_tract_and_native_agree() {
             now: hour.timestamp,
         };
         let a = decide(&mut session, &request, Selector::Greedy).unwrap();
-        let b = decide(&*native, &request, Selector::Greedy).unwrap();
+        let b = decide(&native, &request, Selector::Greedy).unwrap();
         assert_eq!(a.action, b.action);
         assert!(max_diff(&a.probabilities, &b.probabilities) < 1e-5);
         assert!(a.reasoning.override_reason.is_none());

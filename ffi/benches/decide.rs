@@ -56,7 +56,7 @@ fn main() {
     let mut d = blank_decision();
     let engine_call = || {
         let t = Instant::now();
-        black_box(decide(&*network, black_box(&engine), Selector::Greedy).unwrap());
+        black_box(decide(&network, black_box(&engine), Selector::Greedy).unwrap());
         t.elapsed().as_secs_f64() * 1e6
     };
     let mut abi_call = || {
@@ -76,7 +76,7 @@ fn main() {
             rust.push(engine_call());
         }
     }
-    let expected = decide(&*network, &engine, Selector::Greedy).unwrap();
+    let expected = decide(&network, &engine, Selector::Greedy).unwrap();
     assert_eq!(d.action_index, u32::from(expected.action_index), "both sides decide alike");
     assert_eq!(d.probabilities, expected.probabilities, "both sides see the same request");
 

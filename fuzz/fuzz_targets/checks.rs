@@ -22,8 +22,7 @@ fn open_session() -> *mut arbp_session {
     let network = arbpolicy_core::policy::onnx::OnnxModel::from_path(path)
         .and_then(|m| m.to_native())
         .expect("the reference model");
-    let mut bytes = vec![0u8; arbpolicy_core::policy::artifact::ARTIFACT_LEN];
-    network.write_artifact(bytes.as_mut_slice().try_into().expect("artifact length"));
+    let bytes = network.to_artifact();
     let mut model = std::ptr::null_mut();
     let mut session = std::ptr::null_mut();
     // SAFETY: valid buffers and out pointers; the session keeps the model alive.

@@ -4,8 +4,8 @@
 //!
 //! `cargo bench -p arbpolicy-train --bench health_check [-- UPDATES SEED...]`
 
+use arbpolicy_core::policy::Architecture;
 use arbpolicy_train::job::health_check_of;
-use arbpolicy_train::network::NetworkKind;
 use arbpolicy_train::trainer::TrainConfig;
 
 fn main() -> anyhow::Result<()> {
@@ -14,8 +14,8 @@ fn main() -> anyhow::Result<()> {
     let seeds: Vec<u64> = if args.len() > 1 { args[1..].to_vec() } else { vec![0, 1, 2] };
     // `ARBP_NETWORK=pointer` for the pointer network.
     let network = match std::env::var("ARBP_NETWORK").as_deref() {
-        Ok("pointer") => NetworkKind::Pointer,
-        _ => NetworkKind::Plan,
+        Ok("pointer") => Architecture::Pointer,
+        _ => Architecture::Plan,
     };
     for seed in seeds {
         let out = std::env::temp_dir().join(format!("arbpolicy-health-bench-{seed}"));

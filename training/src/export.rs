@@ -1,4 +1,4 @@
-//! ONNX export: the plan's network written as an ONNX graph (opset 17) with tract's protobuf
+//! ONNX export: the network (either architecture) written as an ONNX graph (opset 17) with tract's protobuf
 //! types, following `docs/model-contract.md` — input `obs [batch, 275]`, outputs `logits
 //! [batch, 36]` and `value [batch, 1]`, the observation and action versions in the metadata —
 //! checked against the trained network before it is written, beside the native weights artifact.
@@ -9,13 +9,15 @@ use arbpolicy_core::action::ACTION_VERSION;
 use arbpolicy_core::observation::{
     OBSERVATION_LEN, OBSERVATION_VERSION, OPPORTUNITIES_OFFSET, PORTFOLIO_OFFSET, POSITIONS_OFFSET,
 };
-use arbpolicy_core::policy::Normalization;
 use arbpolicy_core::policy::architecture::{
-    ACTOR1, ACTOR2, ATTENTION_IN, ATTENTION_OUT, CONFIG, CRITIC1, CRITIC2, FUSION1, FUSION2, HEAD_DIM, HEADS,
-    LAYER_NORM_EPSILON, Layer, MODEL_DIM, NORM1, NORM2, OPPORTUNITY, OPPORTUNITY_OUT, OPPORTUNITY_WIDTH,
-    PARAMETER_COUNT, PORTFOLIO, POSITION, POSITION_WIDTH,
+    ACTOR1, ACTOR2, ATTENTION_IN, ATTENTION_OUT, CONFIG, CRITIC1, CRITIC2, ENTRY1, ENTRY2, EXIT1, EXIT2,
+    FUSION1, FUSION2, HEAD_DIM, HEADS, HOLD, LAYER_NORM_EPSILON, Layer, MODEL_DIM, NORM1, NORM2, OPPORTUNITY,
+    OPPORTUNITY_OUT, OPPORTUNITY_WIDTH, PORTFOLIO, POSITION, POSITION_WIDTH,
 };
-use arbpolicy_core::policy::onnx::{ACTION_VERSION_KEY, OBSERVATION_VERSION_KEY, OnnxModel, pb};
+use arbpolicy_core::policy::onnx::{
+    ACTION_VERSION_KEY, ARCHITECTURE_KEY, OBSERVATION_VERSION_KEY, OnnxModel, pb,
+};
+use arbpolicy_core::policy::{Architecture, Normalization};
 use arbpolicy_core::{ACTION_COUNT, ActionMask, MAX_POSITIONS, OPPORTUNITY_SLOTS};
 use pb::attribute_proto::AttributeType;
 use pb::tensor_proto::DataType;
@@ -201,6 +203,42 @@ impl<'p> Graph<'p> {
         self.node("LayerNormalization", &[x, &g, &b], &format!("{name}.out"), attrs)
     }
 
+    /// `x` `[batch, in]` repeated for each of `slots`, `[batch, slots, in]`.
+    fn beside(&mut self, x: &str, slots: usize) -> String {
+        let axes = self.int64s(&format!("{x}.by_{slots}.axes"), &[1]);
+        let unsqueezed = self.node("Unsqueeze", &[x, &axes], &format!("{x}.by_{slots}.unsqueezed"), vec![]);
+        let shape = self.int64s(&format!("{x}.by_{slots}.shape"), &[1, slots as i64, 1]);
+        self.node("Expand", &[&unsqueezed, &shape], &format!("{x}.by_{slots}"), vec![])
+    }
+
+    /// The pointer network's actor over the trunk's `hidden` output, each opportunity slot's
+    /// `embedded` and `attended` features and each position slot's encoding: the 36 logits, HOLD,
+    /// then the entries tier after tier and slot after slot, then the exits.
+    fn pointer_actor(&mut self, hidden: &str, embedded: &str, attended: &str, positions: &str) -> String {
+        let actor = self.gemm(ACTOR1, hidden);
+        let actor = self.relu(&actor);
+        let hold = self.gemm(HOLD, &actor);
+        let actor_by_opportunity = self.beside(&actor, OPPORTUNITY_SLOTS);
+        let entry = self.node(
+            "Concat",
+            &[&actor_by_opportunity, embedded, attended],
+            "entry.input",
+            vec![int("axis", 2)],
+        );
+        let entry = self.matmul(ENTRY1, &entry);
+        let entry = self.relu(&entry);
+        let tiers = self.matmul(ENTRY2, &entry);
+        let tiers = self.transpose(&tiers, &[0, 2, 1], "entry.by_tier");
+        let entries = self.reshape(&tiers, &[-1, (ENTRY2.output * OPPORTUNITY_SLOTS) as i64], "entries");
+        let actor_by_position = self.beside(&actor, MAX_POSITIONS);
+        let exit = self.node("Concat", &[&actor_by_position, positions], "exit.input", vec![int("axis", 2)]);
+        let exit = self.matmul(EXIT1, &exit);
+        let exit = self.relu(&exit);
+        let exits = self.matmul(EXIT2, &exit);
+        let exits = self.reshape(&exits, &[-1, MAX_POSITIONS as i64], "exits");
+        self.node("Concat", &[&hold, &entries, &exits], "actor.logits", vec![int("axis", 1)])
+    }
+
     /// PyTorch's `nn.MultiheadAttention` (batch first, self-attention, no mask) over
     /// `[batch, slots, 40]`: the stacked query/key/value projection, then per head
     /// softmax(q kᵀ / sqrt(10)) v, then the output projection.
@@ -236,17 +274,20 @@ impl<'p> Graph<'p> {
     }
 }
 
-/// The network with `parameters` (PyTorch's order, as [`PolicyNet::parameters`]) after the
-/// observation's `normalization` (`Sub` of the shift, then `Mul` by the scale, as the engine's
-/// converter reads it) as an ONNX model carrying `metadata` besides the contract's versions.
+/// The network of `architecture` with `parameters` (the table's order, as
+/// [`PolicyNet::parameters`]) after the observation's `normalization` (`Sub` of the shift, then
+/// `Mul` by the scale, as the engine's converter reads it) as an ONNX model carrying `metadata`
+/// besides the contract's versions and the architecture's name.
 pub fn onnx_model(
+    architecture: Architecture,
     parameters: &[f32],
     normalization: &Normalization,
     metadata: &[(String, String)],
 ) -> Result<pb::ModelProto> {
+    let count = architecture.parameter_count();
     ensure!(
-        parameters.len() == PARAMETER_COUNT,
-        "{} parameters, the network has {PARAMETER_COUNT}",
+        parameters.len() == count,
+        "{} parameters, the {architecture} network has {count}",
         parameters.len()
     );
     let mut g = Graph { nodes: Vec::new(), initializers: Vec::new(), parameters, input: "obs".into() };
@@ -267,9 +308,9 @@ pub fn onnx_model(
         Some(&[-1, MAX_POSITIONS as i64, POSITION_WIDTH as i64]),
     );
     let positions = g.matmul(POSITION, &positions);
-    let positions = g.relu(&positions);
+    let each_position = g.relu(&positions);
     let positions =
-        g.node("ReduceMax", &[&positions], "pos.max", vec![ints("axes", &[1]), int("keepdims", 0)]);
+        g.node("ReduceMax", &[&each_position], "pos.max", vec![ints("axes", &[1]), int("keepdims", 0)]);
     let slots = g.part(
         "opportunities",
         OPPORTUNITIES_OFFSET,
@@ -290,17 +331,25 @@ pub fn onnx_model(
     let hidden = g.gemm(FUSION2, &hidden);
     let hidden = g.layer_norm(NORM2, &hidden);
     let hidden = g.relu(&hidden);
-    for (first, second, output) in [(ACTOR1, ACTOR2, "logits"), (CRITIC1, CRITIC2, "value")] {
-        let h = g.gemm(first, &hidden);
-        let h = g.relu(&h);
-        let out = g.gemm(second, &h);
-        g.node("Identity", &[&out], output, vec![]);
-    }
+    let logits = match architecture {
+        Architecture::Plan => {
+            let h = g.gemm(ACTOR1, &hidden);
+            let h = g.relu(&h);
+            g.gemm(ACTOR2, &h)
+        }
+        Architecture::Pointer => g.pointer_actor(&hidden, &embedded, &attended, &each_position),
+    };
+    g.node("Identity", &[&logits], "logits", vec![]);
+    let h = g.gemm(CRITIC1, &hidden);
+    let h = g.relu(&h);
+    let value = g.gemm(CRITIC2, &h);
+    g.node("Identity", &[&value], "value", vec![]);
     ensure!(g.parameters.is_empty(), "{} parameters left over", g.parameters.len());
 
     let mut props = vec![
         (OBSERVATION_VERSION_KEY.to_string(), OBSERVATION_VERSION.to_string()),
         (ACTION_VERSION_KEY.to_string(), ACTION_VERSION.to_string()),
+        (ARCHITECTURE_KEY.to_string(), architecture.name().to_string()),
         ("arbpolicy.engine_version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
     ];
     props.extend(metadata.iter().cloned());
@@ -375,15 +424,16 @@ pub fn export(
 ) -> Result<Exported> {
     let parameters = net.parameters();
     let normalization = net.normalization();
-    let bytes = onnx_model(&parameters, &normalization, metadata)?.encode_to_vec();
+    let bytes = onnx_model(net.architecture(), &parameters, &normalization, metadata)?.encode_to_vec();
     let model = OnnxModel::from_bytes(&bytes).context("the engine refuses the exported model")?;
     let parity = parity(net, &model, observations)?;
     ensure!(parity <= PARITY_TOLERANCE, "the exported model differs from the network by {parity}");
-    let mut read_back = Vec::with_capacity(PARAMETER_COUNT);
     let network = model.to_native()?;
-    network.parameters(|p| read_back.push(p));
-    ensure!(read_back == parameters, "the exported model's weights do not read back as the network's");
-    ensure!(network.input == normalization, "the exported model's normalisation does not read back");
+    ensure!(
+        network.parameters() == parameters,
+        "the exported model's weights do not read back as the network's"
+    );
+    ensure!(*network.input() == normalization, "the exported model's normalisation does not read back");
     std::fs::write(path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
     let native = path.with_extension("arbpnet");
     // The weights read back from the graph are the network's (checked above): they are the artifact.

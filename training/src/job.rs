@@ -8,11 +8,10 @@ use crate::evaluation::{
 };
 use crate::export::{Exported, export};
 use crate::history::{History, day_of_hour};
-use crate::network::NetworkKind;
 use crate::replay::replay;
 use crate::report::{Line, Panel, line_chart, table};
 use crate::rollout::sample_observations;
-use crate::trainer::{TrainConfig, Trainer, UpdateMetrics, train_network};
+use crate::trainer::{TrainConfig, Trainer, UpdateMetrics};
 use crate::{PolicyFile, evaluation::Metrics};
 use anyhow::{Context, Result};
 use arbpolicy_core::market::{MemoryMarket, SyntheticMarket, SyntheticParams};
@@ -400,7 +399,7 @@ pub fn health_check(updates: usize, seed: u64, out: &Path) -> Result<Evaluation>
 }
 
 /// The health check of a run of `config`: trained on the `edge` market of seed 0, evaluated on
-/// 1,440 hours of seed 1. A pointer network is evaluated through its native pass (not exported).
+/// 1,440 hours of seed 1.
 pub fn health_check_of(config: TrainConfig, out: &Path) -> Result<Evaluation> {
     let job = TrainJob {
         source: Source::Synthetic { kind: MarketKind::Edge, seed: 0, hours: 24 * 180 },
@@ -418,14 +417,8 @@ pub fn health_check_of(config: TrainConfig, out: &Path) -> Result<Evaluation> {
         costs: Costs::default(),
         report: out.join("report.md"),
     };
-    if config.network == NetworkKind::Plan {
-        let trained = train(&job)?;
-        return evaluate(&EvaluateJob { model: trained.exported.onnx, ..evaluation });
-    }
-    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let market = job.source.load()?;
-    let native = train_network(&market, &config, |_| {})?.native();
-    evaluate_policy(&evaluation, || Ok(&native))
+    let trained = train(&job)?;
+    evaluate(&EvaluateJob { model: trained.exported.onnx, ..evaluation })
 }
 
 /// Run the policy of `job.model` and the three baselines over the window with each representative

@@ -1,19 +1,16 @@
 //! The plan's network in burn, for training: the observation's normalisation (fitted, not
-//! trained) and the layers of the engine's native pass ([`Network`], `docs/model-contract.md`),
+//! trained) and the layers of the engine's native pass ([`Native`], `docs/model-contract.md`),
 //! initialised as PPO wants them, and their conversion to the native pass.
 
 use arbpolicy_core::observation::{
     OBSERVATION_LEN, OPPORTUNITIES_OFFSET, PORTFOLIO_OFFSET, POSITIONS_OFFSET,
 };
 use arbpolicy_core::policy::architecture::{
-    self as plan, ACTOR1, ACTOR2, ATTENTION_OUT, CONFIG, CRITIC1, CRITIC2, FUSION1, FUSION2, HEADS, LAYERS,
-    MODEL_DIM, NORM1, NORM2, OPPORTUNITY, OPPORTUNITY_OUT, OPPORTUNITY_WIDTH, PARAMETER_COUNT, PORTFOLIO,
-    POSITION, POSITION_WIDTH,
+    self as plan, ACTOR1, ACTOR2, ATTENTION_OUT, CONFIG, CRITIC1, CRITIC2, ENTRY1, ENTRY2, EXIT1, EXIT2,
+    FUSION1, FUSION2, HEADS, HOLD, MODEL_DIM, NORM1, NORM2, OPPORTUNITY, OPPORTUNITY_OUT, OPPORTUNITY_WIDTH,
+    PORTFOLIO, POSITION, POSITION_WIDTH,
 };
-use arbpolicy_core::policy::architecture::{
-    ENTRY1, ENTRY2, EXIT1, EXIT2, HOLD, POINTER_LAYERS, POINTER_PARAMETER_COUNT,
-};
-use arbpolicy_core::policy::{Network, Normalization, PointerNetwork};
+use arbpolicy_core::policy::{Architecture, Native, Normalization};
 use arbpolicy_core::{ACTION_COUNT, MAX_POSITIONS, OPPORTUNITY_SLOTS};
 use burn::module::Param;
 use burn::nn::attention::{MhaInput, MultiHeadAttention, MultiHeadAttentionConfig};
@@ -45,18 +42,6 @@ pub struct PolicyNet {
     critic2: Linear,
 }
 
-/// Which actor a network has.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
-pub enum NetworkKind {
-    /// The plan's: the 36 logits from the pooled state ([`LAYERS`]).
-    #[default]
-    Plan,
-    /// Each slot scored from its own features ([`POINTER_LAYERS`]).
-    Pointer,
-}
-
 /// The actor on top of the trunk.
 #[derive(Module, Debug)]
 enum Actor {
@@ -83,35 +68,6 @@ struct PointerActor {
     entry2: Linear,
     exit1: Linear,
     exit2: Linear,
-}
-
-/// A network's native pass, either kind.
-#[derive(Debug, Clone)]
-pub enum Native {
-    /// The plan's.
-    Plan(Box<Network>),
-    /// The pointer network's.
-    Pointer(Box<PointerNetwork>),
-}
-
-impl Native {
-    /// Logits and value for one observation.
-    pub fn forward(&self, obs: &arbpolicy_core::Observation) -> arbpolicy_core::policy::Output {
-        match self {
-            Native::Plan(n) => n.forward(obs),
-            Native::Pointer(n) => n.forward(obs),
-        }
-    }
-}
-
-impl arbpolicy_core::policy::Policy for &Native {
-    fn evaluate(
-        &mut self,
-        observation: &arbpolicy_core::Observation,
-        _mask: arbpolicy_core::ActionMask,
-    ) -> Result<arbpolicy_core::policy::Output, arbpolicy_core::policy::PolicyFailure> {
-        Ok(self.forward(observation))
-    }
 }
 
 /// One of the table's layers in burn.
@@ -226,7 +182,7 @@ impl PolicyNet {
     /// A network on `device` initialised from `seed`. The backend's random stream is shared by
     /// the whole process and parameters are drawn lazily, so seeding and drawing every parameter
     /// hold a lock: concurrent initialisations (tests on other threads) cannot interleave.
-    pub fn seeded(device: &Device, seed: u64, kind: NetworkKind) -> Self {
+    pub fn seeded(device: &Device, seed: u64, kind: Architecture) -> Self {
         static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
         let _drawing = INIT.lock().unwrap_or_else(|e| e.into_inner());
         device.seed(seed);
@@ -243,7 +199,7 @@ impl PolicyNet {
     }
 
     /// A freshly initialised network of `kind` on `device`, from the backend's random stream.
-    pub fn new(device: &Device, kind: NetworkKind) -> Self {
+    pub fn new(device: &Device, kind: Architecture) -> Self {
         let body = std::f64::consts::SQRT_2;
         let mut attention = MultiHeadAttentionConfig::new(MODEL_DIM, HEADS).with_dropout(0.0).init(device);
         // The stacked input projection of the table, one third each.
@@ -271,11 +227,11 @@ impl PolicyNet {
             fusion2: layer(FUSION2, body, device),
             norm2: norm(NORM2),
             actor: match kind {
-                NetworkKind::Plan => Actor::Plan(PlanActor {
+                Architecture::Plan => Actor::Plan(PlanActor {
                     actor1: layer(ACTOR1, body, device),
                     actor2: actor_output(ACTOR2, action_prior(), device),
                 }),
-                NetworkKind::Pointer => Actor::Pointer(PointerActor {
+                Architecture::Pointer => Actor::Pointer(PointerActor {
                     actor1: layer(ACTOR1, body, device),
                     hold: actor_output(HOLD, vec![prior(0)], device),
                     entry1: layer(ENTRY1, body, device),
@@ -363,14 +319,14 @@ impl PolicyNet {
     }
 
     /// Which actor it has.
-    pub fn kind(&self) -> NetworkKind {
+    pub fn architecture(&self) -> Architecture {
         match self.actor {
-            Actor::Plan(_) => NetworkKind::Plan,
-            Actor::Pointer(_) => NetworkKind::Pointer,
+            Actor::Plan(_) => Architecture::Plan,
+            Actor::Pointer(_) => Architecture::Pointer,
         }
     }
 
-    /// The layers of its table ([`LAYERS`] or [`POINTER_LAYERS`]), in the table's order.
+    /// The layers of its architecture's table, in the table's order.
     fn layers(&self) -> Vec<Part<'_>> {
         let a = &self.attention;
         let mut parts = vec![
@@ -400,7 +356,7 @@ impl PolicyNet {
     /// then its bias; the attention's query, key and value projections stacked as `in_proj`),
     /// the order of the native pass and of its artifact.
     pub fn parameters(&self) -> Vec<f32> {
-        let mut out = Vec::with_capacity(POINTER_PARAMETER_COUNT.max(PARAMETER_COUNT));
+        let mut out = Vec::with_capacity(self.architecture().parameter_count());
         for part in self.layers() {
             part.parameters(&mut out);
         }
@@ -408,35 +364,9 @@ impl PolicyNet {
     }
 
     /// The engine's native pass with these weights and this normalisation.
-    pub fn to_native(&self) -> Box<Network> {
-        assert_eq!(self.kind(), NetworkKind::Plan, "the plan's native pass of another network");
-        let parameters = self.parameters();
-        let mut network = Box::new(Network::ZERO);
-        network.input = self.normalization();
-        let mut next = parameters.iter().copied();
-        network.set_parameters(|| next.next().expect("the network's parameter count"));
-        assert!(next.next().is_none(), "the network's parameter count");
-        network
-    }
-
-    /// The native pass of either kind.
     pub fn native(&self) -> Native {
-        match self.kind() {
-            NetworkKind::Plan => Native::Plan(self.to_native()),
-            NetworkKind::Pointer => Native::Pointer(self.to_native_pointer()),
-        }
-    }
-
-    /// The engine's native pointer network with these weights and this normalisation.
-    pub fn to_native_pointer(&self) -> Box<PointerNetwork> {
-        assert_eq!(self.kind(), NetworkKind::Pointer, "the pointer's native pass of another network");
-        let parameters = self.parameters();
-        let mut network = Box::new(PointerNetwork::ZERO);
-        network.input = self.normalization();
-        let mut next = parameters.iter().copied();
-        network.set_parameters(|| next.next().expect("the network's parameter count"));
-        assert!(next.next().is_none(), "the network's parameter count");
-        network
+        Native::from_parameters(self.architecture(), &self.parameters(), self.normalization())
+            .expect("the architecture's parameter count")
     }
 }
 
@@ -470,7 +400,7 @@ pub(crate) mod tests {
     #[test]
     fn the_native_pass_with_its_weights_computes_what_it_does() {
         let d = device();
-        for kind in [NetworkKind::Plan, NetworkKind::Pointer] {
+        for kind in Architecture::ALL {
             for net in
                 [PolicyNet::seeded(&d, 7, kind), PolicyNet::seeded(&d, 7, kind).normalized(&normalization())]
             {
@@ -480,11 +410,8 @@ pub(crate) mod tests {
     }
 
     fn agree(net: &PolicyNet) {
-        let (table, count) = match net.kind() {
-            NetworkKind::Plan => (&LAYERS[..], PARAMETER_COUNT),
-            NetworkKind::Pointer => (&POINTER_LAYERS[..], POINTER_PARAMETER_COUNT),
-        };
-        assert_eq!(net.parameters().len(), count);
+        let table = net.architecture().layers();
+        assert_eq!(net.parameters().len(), net.architecture().parameter_count());
         assert_eq!(net.layers().len(), table.len());
         for (part, layer) in net.layers().iter().zip(table) {
             assert_eq!(part.kind(), (layer.kind, layer.input, layer.output), "{}", layer.name);
@@ -503,10 +430,6 @@ pub(crate) mod tests {
             worst = worst.max((out.value - values[r]).abs());
         }
         assert!(worst <= 1e-5, "largest difference {worst}");
-        let input = match &native {
-            Native::Plan(n) => &n.input,
-            Native::Pointer(n) => &n.input,
-        };
-        assert_eq!(*input, net.normalization());
+        assert_eq!(*native.input(), net.normalization());
     }
 }

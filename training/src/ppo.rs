@@ -287,7 +287,7 @@ mod tests {
 
     #[test]
     fn updates_on_a_fixed_batch_reduce_its_clipped_loss() {
-        let net = PolicyNet::seeded(&device(), 7, crate::network::NetworkKind::Plan);
+        let net = PolicyNet::seeded(&device(), 7, arbpolicy_core::policy::Architecture::Plan);
         let b = batch(&net, 1);
         let config = PpoConfig::default();
         let (_, before) = loss(&net, &b, &config);
@@ -306,7 +306,7 @@ mod tests {
 
     #[test]
     fn gradients_reach_every_parameter() {
-        let net = PolicyNet::seeded(&device(), 7, crate::network::NetworkKind::Plan);
+        let net = PolicyNet::seeded(&device(), 7, arbpolicy_core::policy::Architecture::Plan);
         let (total, _) = loss(&net, &batch(&net, 2), &PpoConfig::default());
         let grads = GradientsParams::from_grads(total.backward(), &net);
         struct Check<'a>(&'a GradientsParams, Vec<String>, usize);
@@ -335,7 +335,7 @@ mod tests {
 
     #[test]
     fn masked_actions_have_no_probability_and_the_entropy_is_the_allowed_ones() {
-        let net = PolicyNet::seeded(&device(), 7, crate::network::NetworkKind::Plan);
+        let net = PolicyNet::seeded(&device(), 7, arbpolicy_core::policy::Architecture::Plan);
         let b = batch(&net, 3);
         let (logits, _) = net.forward(b.observations.clone());
         let log_p = log_softmax(logits.clone().mask_fill(b.masks.clone().bool_not(), MASKED_LOGIT), 1);

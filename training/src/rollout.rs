@@ -6,9 +6,9 @@
 //! each environment's discounted return ([`ReturnScale`]) and clipped to `[-10, 10]`, so the
 //! value function sees returns of about unit size whatever the reward's unit.
 
-use crate::network::Native;
 use crate::ppo::gae;
 use anyhow::{Context, Result};
+use arbpolicy_core::policy::Native;
 use arbpolicy_core::policy::choice;
 use arbpolicy_core::{
     ACTION_COUNT, Action, ActionMask, EnvParams, Environment, Market, OBSERVATION_LEN, Observation,

@@ -8,12 +8,12 @@
 //! there, so one rollout of four environments x 1,024 hours sees six-week carry trades whole.
 
 use crate::evaluation::Costs;
-use crate::network::{Native, NetworkKind, PolicyNet};
+use crate::network::PolicyNet;
 use crate::ppo::{Batch, LossParts, PpoConfig, step};
 use crate::rollout::{Collector, ReturnScale, Rollout};
 use crate::statistics::mean_std;
 use anyhow::{Context, Result};
-use arbpolicy_core::policy::Network;
+use arbpolicy_core::policy::{Architecture, Native};
 use arbpolicy_core::{ACTION_COUNT, EnvParams, Market, OBSERVATION_LEN};
 use burn::optim::ModuleOptimizer;
 use burn::prelude::*;
@@ -42,7 +42,7 @@ pub struct TrainConfig {
     /// The trading fee per side every sampled configuration pays.
     pub fee_rate: f64,
     /// The network's actor.
-    pub network: NetworkKind,
+    pub network: Architecture,
 }
 
 impl TrainConfig {
@@ -88,7 +88,7 @@ impl TrainConfig {
             normalize_observations: true,
             scale_rewards: true,
             fee_rate: arbpolicy_core::config::DEFAULT_FEE_RATE,
-            network: NetworkKind::Plan,
+            network: Architecture::Plan,
         }
     }
 }
@@ -204,7 +204,7 @@ impl<M: Market + Clone + Send> Trainer<M> {
                 t.market.clone(),
                 config.env,
                 config.fee_rate,
-                &Native::Plan(Box::new(Network::ZERO)),
+                &Native::zero(Architecture::Plan),
                 NORMALIZATION_SAMPLES,
                 config.seed ^ 0x4E0F,
             )?;

@@ -19,6 +19,8 @@
 
 use crate::ACTION_COUNT;
 use crate::observation::{CONFIG_NAMES, OPPORTUNITY_NAMES, PORTFOLIO_NAMES, POSITION_NAMES};
+#[cfg(test)]
+use crate::{MAX_POSITIONS, OPPORTUNITY_SLOTS};
 
 /// What a layer computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,6 +183,69 @@ pub const POINTER_LAYERS: [Layer; 19] = [
 /// Number of parameters of the pointer network.
 pub const POINTER_PARAMETER_COUNT: usize = parameter_count(&POINTER_LAYERS);
 
+/// Which of the two networks a model is: they share the trunk and the critic, and differ in their
+/// actor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+#[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "lowercase"))]
+pub enum Architecture {
+    /// The plan's: the 36 logits from the pooled state ([`LAYERS`]).
+    #[default]
+    Plan,
+    /// Each slot scored from its own features ([`POINTER_LAYERS`]).
+    Pointer,
+}
+
+impl Architecture {
+    /// Both, in the order of their codes.
+    pub const ALL: [Architecture; 2] = [Architecture::Plan, Architecture::Pointer];
+
+    /// Its layers, in the order of its parameters.
+    pub const fn layers(self) -> &'static [Layer] {
+        match self {
+            Architecture::Plan => &LAYERS,
+            Architecture::Pointer => &POINTER_LAYERS,
+        }
+    }
+
+    /// How many parameters it has.
+    pub const fn parameter_count(self) -> usize {
+        match self {
+            Architecture::Plan => PARAMETER_COUNT,
+            Architecture::Pointer => POINTER_PARAMETER_COUNT,
+        }
+    }
+
+    /// Its name: in the weights artifact's documentation, an ONNX model's metadata and the
+    /// command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Architecture::Plan => "plan",
+            Architecture::Pointer => "pointer",
+        }
+    }
+
+    /// Its code in the weights artifact.
+    pub const fn code(self) -> u32 {
+        self as u32
+    }
+
+    /// The architecture of a code, if any.
+    pub fn from_code(code: u32) -> Option<Architecture> {
+        Self::ALL.into_iter().find(|a| a.code() == code)
+    }
+
+    /// The architecture of a name, if any.
+    pub fn from_name(name: &str) -> Option<Architecture> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+impl core::fmt::Display for Architecture {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +258,25 @@ mod tests {
         }
         assert_eq!(FUSED, 136);
         assert_eq!(HEAD_DIM * HEADS, MODEL_DIM);
+    }
+
+    #[test]
+    fn architectures_are_found_by_code_and_name_and_the_pointer_shares_the_trunk() {
+        for a in Architecture::ALL {
+            assert_eq!(Architecture::from_code(a.code()), Some(a));
+            assert_eq!(Architecture::from_name(a.name()), Some(a));
+            assert_eq!(parameter_count(a.layers()), a.parameter_count());
+            for (i, l) in a.layers().iter().enumerate() {
+                assert!(a.layers()[i + 1..].iter().all(|m| m.name != l.name), "{} twice", l.name);
+            }
+        }
+        assert_eq!(Architecture::from_code(2), None);
+        assert_eq!(Architecture::from_name("Plan"), None);
+        assert_eq!(LAYERS[..12], POINTER_LAYERS[..12]);
+        assert_eq!(LAYERS[13..], POINTER_LAYERS[17..]);
+        assert_eq!(
+            HOLD.output + OPPORTUNITY_SLOTS * ENTRY2.output + MAX_POSITIONS * EXIT2.output,
+            ACTION_COUNT
+        );
     }
 }

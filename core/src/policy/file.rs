@@ -4,7 +4,8 @@
 
 use super::artifact::is_artifact;
 use super::decision::{Policy, PolicyFailure};
-use super::network::{Network, Output};
+use super::native::Native;
+use super::network::Output;
 use super::onnx::{ModelError, OnnxModel, OnnxSession};
 use crate::action::ActionMask;
 use crate::observation::Observation;
@@ -17,17 +18,15 @@ use std::sync::Arc;
 pub enum PolicyFile {
     /// An ONNX model, run through tract.
     Onnx(Box<OnnxModel>),
-    /// A native weights artifact.
-    Native(Arc<Network>),
+    /// A native weights artifact, of either architecture.
+    Native(Arc<Native>),
 }
 
 impl PolicyFile {
     /// Load a model from bytes: a native weights artifact when they start with its magic, else ONNX.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ModelError> {
         if is_artifact(bytes) {
-            let mut network = Box::new(Network::ZERO);
-            network.load_artifact(bytes).map_err(ModelError::Artifact)?;
-            Ok(PolicyFile::Native(Arc::from(network)))
+            Ok(PolicyFile::Native(Arc::new(Native::from_artifact(bytes).map_err(ModelError::Artifact)?)))
         } else {
             Ok(PolicyFile::Onnx(Box::new(OnnxModel::from_bytes(bytes)?)))
         }
@@ -54,7 +53,7 @@ pub enum PolicySession {
     /// Through tract, reusing its state between calls.
     Onnx(OnnxSession),
     /// Natively.
-    Native(Arc<Network>),
+    Native(Arc<Native>),
 }
 
 impl PolicySession {

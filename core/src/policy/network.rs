@@ -8,9 +8,9 @@
 
 pub use super::architecture::PARAMETER_COUNT;
 use super::architecture::{
-    ACTOR1, ACTOR2, ATTENTION_IN, ATTENTION_OUT, CONFIG, CRITIC1, CRITIC2, FUSION1, FUSION2, HEAD_DIM, HEADS,
-    LAYERS, MODEL_DIM, NORM1, NORM2, OPPORTUNITY, OPPORTUNITY_OUT, OPPORTUNITY_WIDTH, PORTFOLIO, POSITION,
-    POSITION_WIDTH,
+    ACTOR1, ACTOR2, ATTENTION_IN, ATTENTION_OUT, Architecture, CONFIG, CRITIC1, CRITIC2, FUSION1, FUSION2,
+    HEAD_DIM, HEADS, MODEL_DIM, NORM1, NORM2, OPPORTUNITY, OPPORTUNITY_OUT, OPPORTUNITY_WIDTH, PORTFOLIO,
+    POSITION, POSITION_WIDTH,
 };
 use super::kernel::{
     Kernel, LayerNorm, Linear, MulAdd, PORTABLE, TILE_ROWS, Weights, exp_nonpositive, relu, relu_rows,
@@ -67,23 +67,81 @@ pub struct Network {
     pub critic2: Linear<{ CRITIC2.input }, { CRITIC2.output }>,
 }
 
-/// The network's layers, as the fields that hold them, in the table's order ([`LAYERS`]): the
-/// one list that reading and writing the parameters walk.
+/// A native network's layers, as the fields that hold them, in its architecture's table order:
+/// the one list that reading and writing its parameters (and so its artifact) walk.
 macro_rules! in_table_order {
-    ($($field:ident),* $(,)?) => {
-        impl Network {
-            fn layers(&self) -> [&dyn Weights; LAYERS.len()] {
+    ($network:ident, $architecture:expr; $($field:ident),* $(,)?) => {
+        impl $network {
+            fn layers(&self) -> [&dyn Weights; $architecture.layers().len()] {
                 [$(&self.$field),*]
             }
 
-            fn layers_mut(&mut self) -> [&mut dyn Weights; LAYERS.len()] {
+            fn layers_mut(&mut self) -> [&mut dyn Weights; $architecture.layers().len()] {
                 [$(&mut self.$field),*]
+            }
+
+            /// Call `f` with every parameter, in the table's order.
+            pub fn parameters(&self, mut f: impl FnMut(f32)) {
+                for layer in self.layers() {
+                    layer.visit(&mut f);
+                }
+            }
+
+            /// Set every parameter, in the table's order, from `next`.
+            pub fn set_parameters(&mut self, mut next: impl FnMut() -> f32) {
+                for layer in self.layers_mut() {
+                    layer.load(&mut next);
+                }
+            }
+
+            /// Load the parameters (and, from version 2, the normalisation) of an artifact into
+            /// this network, checking magic, versions, architecture, length and checksum first
+            /// ([`artifact::load`](crate::policy::artifact::load)); on error the network is
+            /// unchanged.
+            pub fn load_artifact(&mut self, bytes: &[u8]) -> Result<(), crate::Error> {
+                crate::policy::artifact::load(self, bytes)
+            }
+
+            /// Write this network as an artifact into `out`.
+            pub fn write_artifact(
+                &self,
+                out: &mut [u8; crate::policy::artifact::artifact_len($architecture)],
+            ) {
+                crate::policy::artifact::write(self, out)
+            }
+
+            /// This network as an artifact on the heap.
+            #[cfg(feature = "alloc")]
+            pub fn to_artifact(&self) -> alloc::vec::Vec<u8> {
+                crate::policy::artifact::to_vec(self)
+            }
+        }
+
+        impl crate::policy::artifact::Stored for $network {
+            const ARCHITECTURE: crate::policy::architecture::Architecture = $architecture;
+
+            fn each_parameter(&self, f: &mut dyn FnMut(f32)) {
+                self.parameters(f)
+            }
+
+            fn set_each_parameter(&mut self, next: &mut dyn FnMut() -> f32) {
+                self.set_parameters(next)
+            }
+
+            fn normalization_mut(&mut self) -> &mut Normalization {
+                &mut self.input
+            }
+
+            fn normalization(&self) -> &Normalization {
+                &self.input
             }
         }
     };
 }
+pub(super) use in_table_order;
 
 in_table_order!(
+    Network, Architecture::Plan;
     config,
     portfolio,
     position,
@@ -381,25 +439,12 @@ impl Network {
         out.copy_from_slice(&received[..SLOTS]);
         out
     }
-
-    /// Call `f` with every parameter, in the table's order.
-    pub fn parameters(&self, mut f: impl FnMut(f32)) {
-        for layer in self.layers() {
-            layer.visit(&mut f);
-        }
-    }
-
-    /// Set every parameter, in the table's order, from `next`.
-    pub fn set_parameters(&mut self, mut next: impl FnMut() -> f32) {
-        for layer in self.layers_mut() {
-            layer.load(&mut next);
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::architecture::LAYERS;
 
     #[test]
     fn parameter_count_and_order_round_trip() {

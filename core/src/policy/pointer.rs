@@ -7,12 +7,12 @@
 //! Written plainly, one observation at a time.
 
 use super::architecture::{
-    ACTOR1, ATTENTION_IN, ATTENTION_OUT, CONFIG, CRITIC1, CRITIC2, ENTRY1, ENTRY2, EXIT1, EXIT2, FUSION1,
-    FUSION2, HEAD_DIM, HEADS, HOLD, MODEL_DIM, NORM1, NORM2, OPPORTUNITY, OPPORTUNITY_OUT, OPPORTUNITY_WIDTH,
-    POINTER_LAYERS, PORTFOLIO, POSITION, POSITION_WIDTH,
+    ACTOR1, ATTENTION_IN, ATTENTION_OUT, Architecture, CONFIG, CRITIC1, CRITIC2, ENTRY1, ENTRY2, EXIT1,
+    EXIT2, FUSION1, FUSION2, HEAD_DIM, HEADS, HOLD, MODEL_DIM, NORM1, NORM2, OPPORTUNITY, OPPORTUNITY_OUT,
+    OPPORTUNITY_WIDTH, PORTFOLIO, POSITION, POSITION_WIDTH,
 };
 use super::kernel::{LayerNorm, Linear, Weights, relu};
-use super::network::{Output, group, slots};
+use super::network::{Output, group, in_table_order, slots};
 use super::normalization::Normalization;
 use crate::action::{ENTER_BASE, EXIT_BASE};
 use crate::observation::{
@@ -67,6 +67,29 @@ pub struct PointerNetwork {
     pub critic2: Linear<{ CRITIC2.input }, { CRITIC2.output }>,
 }
 
+in_table_order!(
+    PointerNetwork, Architecture::Pointer;
+    config,
+    portfolio,
+    position,
+    opportunity,
+    attention_in,
+    attention_out,
+    opportunity_out,
+    fusion1,
+    norm1,
+    fusion2,
+    norm2,
+    actor1,
+    hold,
+    entry1,
+    entry2,
+    exit1,
+    exit2,
+    critic1,
+    critic2,
+);
+
 impl PointerNetwork {
     /// A network of zeros, with the identity normalisation.
     pub const ZERO: PointerNetwork = PointerNetwork {
@@ -91,66 +114,6 @@ impl PointerNetwork {
         critic1: Linear::ZERO,
         critic2: Linear::ZERO,
     };
-
-    fn layers(&self) -> [&dyn Weights; POINTER_LAYERS.len()] {
-        [
-            &self.config,
-            &self.portfolio,
-            &self.position,
-            &self.opportunity,
-            &self.attention_in,
-            &self.attention_out,
-            &self.opportunity_out,
-            &self.fusion1,
-            &self.norm1,
-            &self.fusion2,
-            &self.norm2,
-            &self.actor1,
-            &self.hold,
-            &self.entry1,
-            &self.entry2,
-            &self.exit1,
-            &self.exit2,
-            &self.critic1,
-            &self.critic2,
-        ]
-    }
-
-    /// Call `f` with every parameter, in the table's order.
-    pub fn parameters(&self, mut f: impl FnMut(f32)) {
-        for layer in self.layers() {
-            layer.visit(&mut f);
-        }
-    }
-
-    /// Set every parameter, in the table's order, from `next`.
-    pub fn set_parameters(&mut self, mut next: impl FnMut() -> f32) {
-        // The same list as `layers`, mutably.
-        let layers: [&mut dyn Weights; POINTER_LAYERS.len()] = [
-            &mut self.config,
-            &mut self.portfolio,
-            &mut self.position,
-            &mut self.opportunity,
-            &mut self.attention_in,
-            &mut self.attention_out,
-            &mut self.opportunity_out,
-            &mut self.fusion1,
-            &mut self.norm1,
-            &mut self.fusion2,
-            &mut self.norm2,
-            &mut self.actor1,
-            &mut self.hold,
-            &mut self.entry1,
-            &mut self.entry2,
-            &mut self.exit1,
-            &mut self.exit2,
-            &mut self.critic1,
-            &mut self.critic2,
-        ];
-        for layer in layers {
-            layer.load(&mut next);
-        }
-    }
 
     /// Logits and value for one observation.
     pub fn forward(&self, obs: &Observation) -> Output {
@@ -257,6 +220,7 @@ fn concat(out: &mut [f32], parts: &[&[f32]]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::architecture::POINTER_LAYERS;
 
     #[test]
     fn parameters_round_trip_in_the_table_s_order() {

@@ -13,6 +13,9 @@ use tract::prelude::*;
 pub const OBSERVATION_VERSION_KEY: &str = "arbpolicy.observation_version";
 /// Metadata key naming the action-space version a model was trained on.
 pub const ACTION_VERSION_KEY: &str = "arbpolicy.action_version";
+/// Metadata key naming the network's architecture (`plan` or `pointer`,
+/// [`Architecture::name`](crate::policy::Architecture::name)); a model without it is the plan's.
+pub const ARCHITECTURE_KEY: &str = "arbpolicy.architecture";
 
 /// How the model takes the action mask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

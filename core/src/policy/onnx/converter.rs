@@ -1,10 +1,14 @@
-//! The plan's network read out of an ONNX graph by its structure, into the native [`Network`]:
-//! the layers of [`architecture`](crate::policy::architecture) looked for by their shapes.
+//! A network read out of an ONNX graph into a native one ([`Native`]): its architecture from the
+//! metadata ([`ARCHITECTURE_KEY`], the plan's when absent); the plan's network by its structure,
+//! the layers of [`architecture`](crate::policy::architecture) looked for by their shapes (so a
+//! PyTorch export of it converts whatever its tensors are called); the pointer network, which only
+//! `arbpolicy train` writes, by its tensors' names.
 
+use super::contract::ARCHITECTURE_KEY;
 use super::{ModelError, pb};
 use crate::observation::OBSERVATION_LEN;
-use crate::policy::architecture::{LAYER_NORM_EPSILON, LAYERS, LayerKind, PARAMETER_COUNT};
-use crate::policy::network::Network;
+use crate::policy::architecture::{Architecture, LAYER_NORM_EPSILON, LAYERS, LayerKind, PARAMETER_COUNT};
+use crate::policy::native::Native;
 use crate::policy::normalization::Normalization;
 use std::collections::HashMap;
 use std::format;
@@ -43,14 +47,23 @@ fn transpose(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     (0..cols).flat_map(|c| (0..rows).map(move |r| data[r * cols + c])).collect()
 }
 
-/// Read the plan's network out of an ONNX graph by its structure: every fully connected layer
-/// (Gemm, or MatMul with a constant weight and an optional Add of a constant bias) and both
-/// LayerNormalization nodes, matched to the table's layers by their shapes; the two 64 -> 32
-/// layers are told apart by which head (36 logits or 1 value) follows them.
-pub fn convert(proto: &pb::ModelProto) -> Result<std::boxed::Box<Network>, ModelError> {
+type Constants<'g> = HashMap<&'g str, (Vec<usize>, Vec<f32>)>;
+
+/// The architecture an ONNX model declares in its metadata, the plan's when it declares none.
+pub fn architecture(proto: &pb::ModelProto) -> Result<Architecture, ModelError> {
+    match proto.metadata_props.iter().find(|e| e.key == ARCHITECTURE_KEY) {
+        None => Ok(Architecture::Plan),
+        Some(e) => Architecture::from_name(&e.value)
+            .ok_or_else(|| ModelError::Architecture(format!("unknown architecture {:?}", e.value))),
+    }
+}
+
+/// Read the network out of an ONNX graph, of the architecture it declares, with the
+/// normalisation it starts with (the identity when it has none).
+pub fn convert(proto: &pb::ModelProto) -> Result<Native, ModelError> {
     let arch = |m: String| ModelError::Architecture(m);
     let graph = proto.graph.as_ref().ok_or_else(|| arch("no graph".into()))?;
-    let mut constants: HashMap<&str, (Vec<usize>, Vec<f32>)> = HashMap::new();
+    let mut constants: Constants = HashMap::new();
     for t in &graph.initializer {
         if let Some(v) = tensor_f32(t) {
             constants.insert(t.name.as_str(), v);
@@ -63,6 +76,59 @@ pub fn convert(proto: &pb::ModelProto) -> Result<std::boxed::Box<Network>, Model
             constants.insert(out.as_str(), v);
         }
     }
+    let architecture = architecture(proto)?;
+    let order = match architecture {
+        Architecture::Plan => plan_by_structure(graph, &constants)?,
+        Architecture::Pointer => by_name(architecture, &constants)?,
+    };
+    if order.iter().any(|v| !v.is_finite()) {
+        return Err(arch("a weight is not finite".into()));
+    }
+    let input = normalization(graph, &constants)?.unwrap_or(Normalization::IDENTITY);
+    Native::from_parameters(architecture, &order, input).ok_or_else(|| {
+        arch(format!("found {} parameters, expected {}", order.len(), architecture.parameter_count()))
+    })
+}
+
+/// Every parameter of `architecture`, in its table's order, from the tensors `arbpolicy train`
+/// names after the layers: a Gemm's `{layer}.weight` `[out, in]` or a MatMul's
+/// `{layer}.weight_t` `[in, out]`, then `{layer}.bias`; a layer norm's `{layer}.weight` and
+/// `{layer}.bias`.
+fn by_name(architecture: Architecture, constants: &Constants) -> Result<Vec<f32>, ModelError> {
+    let arch = |m: String| ModelError::Architecture(m);
+    let mut order = Vec::with_capacity(architecture.parameter_count());
+    for layer in architecture.layers() {
+        let get = |suffix: &str| constants.get(format!("{}.{suffix}", layer.name).as_str());
+        let shaped = |suffix: &str, dims: &[usize]| {
+            get(suffix).filter(|(d, _)| d == dims).map(|(_, v)| v.as_slice()).ok_or_else(|| {
+                arch(format!("no tensor {}.{suffix} of shape {dims:?} ({architecture} network)", layer.name))
+            })
+        };
+        match layer.kind {
+            LayerKind::Linear => {
+                let (out, inp) = (layer.output, layer.input);
+                match get("weight") {
+                    Some(_) => order.extend_from_slice(shaped("weight", &[out, inp])?),
+                    None => order.extend(transpose(shaped("weight_t", &[inp, out])?, inp, out)),
+                }
+                order.extend_from_slice(shaped("bias", &[out])?);
+            }
+            LayerKind::LayerNorm => {
+                order.extend_from_slice(shaped("weight", &[layer.output])?);
+                order.extend_from_slice(shaped("bias", &[layer.output])?);
+            }
+        }
+    }
+    Ok(order)
+}
+
+/// Every parameter of the plan's network, in the table's order, read by the graph's structure:
+/// every fully connected layer (Gemm, or MatMul with a constant weight and an optional Add of a
+/// constant bias) and both LayerNormalization nodes, matched to the table's layers by their
+/// shapes; the two 64 -> 32 layers are told apart by which head (36 logits or 1 value) follows
+/// them.
+fn plan_by_structure(graph: &pb::GraphProto, constants: &Constants) -> Result<Vec<f32>, ModelError> {
+    let arch = |m: String| ModelError::Architecture(m);
     fn consumers<'g>(graph: &'g pb::GraphProto, tensor: &'g str) -> impl Iterator<Item = &'g pb::NodeProto> {
         graph.node.iter().filter(move |n| n.input.iter().any(|i| i == tensor))
     }
@@ -194,28 +260,13 @@ pub fn convert(proto: &pb::ModelProto) -> Result<std::boxed::Box<Network>, Model
             }
         }
     }
-    if order.len() != PARAMETER_COUNT {
-        return Err(arch(format!("found {} parameters, expected {PARAMETER_COUNT}", order.len())));
-    }
-    if order.iter().any(|v| !v.is_finite()) {
-        return Err(arch("a weight is not finite".into()));
-    }
-    let mut network = std::boxed::Box::new(Network::ZERO);
-    let mut it = order.into_iter();
-    network.set_parameters(|| it.next().expect("counted above"));
-    if let Some(input) = normalization(graph, &constants)? {
-        network.input = input;
-    }
-    Ok(network)
+    Ok(order)
 }
 
 /// The normalisation a graph starts with: the observation input feeding `Sub` of a constant shift
 /// of 275 values, whose result feeds `Mul` by a constant scale of 275 values (the layout
 /// `arbpolicy train` exports). `None` when the observation feeds the network directly.
-fn normalization(
-    graph: &pb::GraphProto,
-    constants: &HashMap<&str, (Vec<usize>, Vec<f32>)>,
-) -> Result<Option<Normalization>, ModelError> {
+fn normalization(graph: &pb::GraphProto, constants: &Constants) -> Result<Option<Normalization>, ModelError> {
     let arch = |m: &str| ModelError::Architecture(m.into());
     let Some(obs) = graph.input.first().map(|i| i.name.as_str()) else {
         return Ok(None);

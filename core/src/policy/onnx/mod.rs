@@ -1,14 +1,12 @@
 //! ONNX models: the model contract (`docs/model-contract.md`, [`contract`]), running through
-//! tract ([`runtime`]), and conversion of the network's weights into the native [`Network`]
-//! ([`converter`]).
-//!
-//! [`Network`]: super::Network
+//! tract ([`runtime`]), and conversion of the network's weights into a native network
+//! ([`converter`], [`Native`](super::Native)).
 
 pub mod contract;
 pub mod converter;
 pub mod runtime;
 
-pub use contract::{ACTION_VERSION_KEY, MaskInput, OBSERVATION_VERSION_KEY};
+pub use contract::{ACTION_VERSION_KEY, ARCHITECTURE_KEY, MaskInput, OBSERVATION_VERSION_KEY};
 pub use converter::convert;
 pub use runtime::{OnnxModel, OnnxSession};
 /// ONNX's protobuf types (from tract), for reading and writing model files.
@@ -37,7 +35,8 @@ pub enum ModelError {
         /// The model's.
         found: String,
     },
-    /// The graph is not the plan's network, so it cannot be converted to native weights.
+    /// The graph is not a network the native pass computes (neither architecture, or not what it
+    /// declares), so it cannot be converted to native weights.
     Architecture(String),
     /// tract failed to load or run the model.
     Runtime(String),
@@ -54,7 +53,7 @@ impl fmt::Display for ModelError {
             ModelError::Version { what, expected, found } => {
                 write!(f, "the model declares {what} {found}, this engine speaks {expected}")
             }
-            ModelError::Architecture(e) => write!(f, "not the plan's network: {e}"),
+            ModelError::Architecture(e) => write!(f, "not a network the native pass computes: {e}"),
             ModelError::Runtime(e) => write!(f, "tract: {e}"),
             ModelError::Artifact(e) => write!(f, "{e}"),
         }

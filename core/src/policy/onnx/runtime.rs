@@ -4,13 +4,19 @@ use super::contract::{MaskInput, check_declared, check_io, check_versions, elem_
 use super::{ModelError, convert, pb, runtime};
 use crate::action::{ACTION_COUNT, ActionMask};
 use crate::observation::{OBSERVATION_LEN, Observation};
-use crate::policy::network::{Network, Output};
+use crate::policy::native::Native;
+use crate::policy::network::Output;
 use prost::Message;
 use std::format;
 use std::string::ToString;
 use std::vec;
 use std::vec::Vec;
 use tract::prelude::*;
+
+/// Made-up observations on which [`OnnxModel::to_native`] checks its conversion.
+pub const PROBES: usize = 8;
+/// How far the converted network may be from tract on them.
+pub const NATIVE_TOLERANCE: f32 = 1e-4;
 
 /// A loaded ONNX policy. Shared by all threads (`Send + Sync`); each thread runs it through its own
 /// [`OnnxSession`].
@@ -170,9 +176,37 @@ impl Io {
 }
 
 impl OnnxModel {
-    /// The network's weights as a native [`Network`], read from the graph's structure.
-    pub fn to_native(&self) -> Result<std::boxed::Box<Network>, ModelError> {
-        convert(&self.proto)
+    /// The network's weights as a native network ([`convert`]), checked against tract: on
+    /// [`PROBES`] made-up observations the two agree within [`NATIVE_TOLERANCE`] (absolutely up to
+    /// 1 in size, relatively beyond), or the graph is refused as computing something else.
+    pub fn to_native(&self) -> Result<Native, ModelError> {
+        let native = convert(&self.proto)?;
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let obs: Vec<f32> = (0..PROBES * OBSERVATION_LEN)
+            .map(|_| {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 2.0
+            })
+            .collect();
+        let masks = vec![ActionMask::hold_only(); PROBES];
+        let tract = self.forward_batch(&obs, &masks)?;
+        for (row, t) in obs.chunks_exact(OBSERVATION_LEN).zip(&tract) {
+            let n = native.forward(row.try_into().expect("one observation"));
+            let apart = |a: f32, b: f32| (a - b).abs() / a.abs().max(b.abs()).max(1.0);
+            let worst = n
+                .logits
+                .iter()
+                .zip(&t.logits)
+                .map(|(&a, &b)| apart(a, b))
+                .fold(apart(n.value, t.value), f32::max);
+            if !(worst <= NATIVE_TOLERANCE) {
+                return Err(ModelError::Architecture(format!(
+                    "the {} network read from the graph differs from what tract computes by {worst:e}",
+                    native.architecture()
+                )));
+            }
+        }
+        Ok(native)
     }
 }
 
