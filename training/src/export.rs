@@ -207,8 +207,9 @@ impl<'p> Graph<'p> {
     fn beside(&mut self, x: &str, slots: usize) -> String {
         let axes = self.int64s(&format!("{x}.by_{slots}.axes"), &[1]);
         let unsqueezed = self.node("Unsqueeze", &[x, &axes], &format!("{x}.by_{slots}.unsqueezed"), vec![]);
-        let shape = self.int64s(&format!("{x}.by_{slots}.shape"), &[1, slots as i64, 1]);
-        self.node("Expand", &[&unsqueezed, &shape], &format!("{x}.by_{slots}"), vec![])
+        // Broadcast by adding zeros (tract's declutter mis-handles an Expand feeding Concat).
+        let zeros = self.floats(&format!("{x}.by_{slots}.zeros"), &[1, slots, 1], &vec![0.0; slots]);
+        self.node("Add", &[&unsqueezed, &zeros], &format!("{x}.by_{slots}"), vec![])
     }
 
     /// The pointer network's actor over the trunk's `hidden` output, each opportunity slot's

@@ -43,6 +43,8 @@ pub struct PolicyNet {
 }
 
 /// The actor on top of the trunk.
+// One per network, never in a collection: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 enum Actor {
     /// The plan's.

@@ -138,10 +138,10 @@ fn a_graph_is_converted_as_the_architecture_it_declares_and_only_if_it_computes_
     let declared = |proto: &mut pb::ModelProto, name: &str| {
         proto.metadata_props.iter_mut().find(|e| e.key == ARCHITECTURE_KEY).unwrap().value = name.into();
     };
-    // Said to be the plan's, read by its structure: it has no 32 -> 36 layer.
+    // Said to be the plan's, read by its structure: no 64 -> 32 layer feeds a 32 -> 36 one.
     let mut plan = proto.clone();
     declared(&mut plan, "plan");
-    conversion_refused(&plan, "32 -> 36");
+    conversion_refused(&plan, "64 -> 32");
     let mut unknown = proto.clone();
     declared(&mut unknown, "transformer");
     conversion_refused(&unknown, "unknown architecture");
