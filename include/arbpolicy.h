@@ -655,6 +655,10 @@ typedef struct arbp_decision {
 
 
 
+
+
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
