@@ -15,7 +15,6 @@ use crate::trainer::{TrainConfig, Trainer, UpdateMetrics};
 use crate::{PolicyFile, evaluation::Metrics};
 use anyhow::{Context, Result};
 use arbpolicy_core::market::{MemoryMarket, SyntheticMarket, SyntheticParams};
-use arbpolicy_core::policy::Policy;
 use arbpolicy_core::time::HOUR_MS;
 use arbpolicy_core::{Market, TradingConfig};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -409,36 +408,27 @@ pub fn health_check_of(config: TrainConfig, out: &Path) -> Result<Evaluation> {
         resume: false,
         progress: false,
     };
-    let evaluation = EvaluateJob {
-        model: out.join("policy.onnx"),
+    let trained = train(&job)?;
+    evaluate(&EvaluateJob {
+        model: trained.exported.onnx,
         source: Source::Synthetic { kind: MarketKind::Edge, seed: 1, hours: 24 * 60 },
         capital: 10_000.0,
         seed: 0,
         costs: Costs::default(),
         report: out.join("report.md"),
-    };
-    let trained = train(&job)?;
-    evaluate(&EvaluateJob { model: trained.exported.onnx, ..evaluation })
+    })
 }
 
 /// Run the policy of `job.model` and the three baselines over the window with each representative
 /// configuration; write the report and the equity chart.
 pub fn evaluate(job: &EvaluateJob) -> Result<Evaluation> {
+    let market = job.source.load()?;
     let file = PolicyFile::from_path(&job.model)
         .with_context(|| format!("cannot load the model {}", job.model.display()))?;
-    evaluate_policy(job, || Ok(file.session()?))
-}
-
-/// [`evaluate`] with the policy `make` makes (once per configuration) instead of a model file's.
-pub fn evaluate_policy<P: Policy>(
-    job: &EvaluateJob,
-    mut make: impl FnMut() -> Result<P>,
-) -> Result<Evaluation> {
-    let market = job.source.load()?;
     let (capital, costs) = (job.capital, job.costs);
     let mut k = 0;
     let agents = vec![
-        books(&market, capital, costs, || Ok(Greedy { policy: make()?, name: "policy".into() }))?,
+        books(&market, capital, costs, || Ok(Greedy { policy: file.session()?, name: "policy".into() }))?,
         books(&market, capital, costs, || Ok(Hold))?,
         books(&market, capital, costs, || {
             k += 1;
