@@ -659,6 +659,8 @@ typedef struct arbp_decision {
 
 
 
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus

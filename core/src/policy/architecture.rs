@@ -1,4 +1,4 @@
-//! The plan's network described once: every layer with its name and shape, in the order of its
+//! Both networks described once: every layer with its name and shape, in the order of its
 //! parameters (PyTorch's: each fully connected layer's `weight[out][in]` then its `bias`, each
 //! layer norm's scale then its shift).
 //!
@@ -15,6 +15,15 @@
 //!     self-attention ── mean over slots ── Linear 64, ReLU┘
 //! 136 ──Linear 128, LayerNorm, ReLU── Linear 64, LayerNorm, ReLU ──┬─ Linear 32, ReLU, Linear 36 → logits
 //!                                                                  └─ Linear 32, ReLU, Linear 1  → value
+//! ```
+//!
+//! The pointer network ([`POINTER_LAYERS`]) keeps that trunk, the actor's hidden layer (`a`, 32)
+//! and the critic, and replaces the plan's last actor layer by heads shared across slots:
+//!
+//! ```text
+//! HOLD logit                 a ──Linear 1
+//! opportunity slot s, tier t a ‖ embedding_s (40) ‖ attended_s (40) ──Linear 32, ReLU, Linear 3
+//! position slot j            a ‖ encoding_j (24) ──Linear 32, ReLU, Linear 1
 //! ```
 
 use crate::ACTION_COUNT;
@@ -108,25 +117,6 @@ pub const CRITIC1: Layer = Layer::linear("critic1", NORM2.output, 32);
 /// Critic output: the value.
 pub const CRITIC2: Layer = Layer::linear("critic2", CRITIC1.output, 1);
 
-/// Every layer, in the order of the parameters.
-pub const LAYERS: [Layer; 15] = [
-    CONFIG,
-    PORTFOLIO,
-    POSITION,
-    OPPORTUNITY,
-    ATTENTION_IN,
-    ATTENTION_OUT,
-    OPPORTUNITY_OUT,
-    FUSION1,
-    NORM1,
-    FUSION2,
-    NORM2,
-    ACTOR1,
-    ACTOR2,
-    CRITIC1,
-    CRITIC2,
-];
-
 /// How many parameters `layers` have.
 pub const fn parameter_count(layers: &[Layer]) -> usize {
     let mut total = 0;
@@ -155,10 +145,9 @@ pub const EXIT1: Layer = Layer::linear("exit1", ACTOR1.output + POSITION.output,
 /// The exit head's output: the slot's exit logit.
 pub const EXIT2: Layer = Layer::linear("exit2", EXIT1.output, 1);
 
-/// The pointer network's layers, in the order of its parameters: the plan's trunk and critic,
-/// and an actor that scores every opportunity and position slot from its own features (the
-/// plan's actor sees the slots only pooled, so it can choose a slot only by its rank).
-pub const POINTER_LAYERS: [Layer; 19] = [
+/// The layers both networks share before their actors part: the encoders, the fusion and the
+/// actor's hidden layer.
+const TRUNK: [Layer; 12] = [
     CONFIG,
     PORTFOLIO,
     POSITION,
@@ -171,14 +160,37 @@ pub const POINTER_LAYERS: [Layer; 19] = [
     FUSION2,
     NORM2,
     ACTOR1,
-    HOLD,
-    ENTRY1,
-    ENTRY2,
-    EXIT1,
-    EXIT2,
-    CRITIC1,
-    CRITIC2,
 ];
+
+/// The critic both networks end with.
+const CRITIC: [Layer; 2] = [CRITIC1, CRITIC2];
+
+/// A network's table: the trunk, its `actor` layers, the critic (checked at compile time to
+/// fill `N`).
+const fn table<const N: usize>(actor: &[Layer]) -> [Layer; N] {
+    assert!(N == TRUNK.len() + actor.len() + CRITIC.len());
+    let mut out = [CONFIG; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = if i < TRUNK.len() {
+            TRUNK[i]
+        } else if i < TRUNK.len() + actor.len() {
+            actor[i - TRUNK.len()]
+        } else {
+            CRITIC[i - TRUNK.len() - actor.len()]
+        };
+        i += 1;
+    }
+    out
+}
+
+/// Every layer of the plan's network, in the order of the parameters.
+pub const LAYERS: [Layer; 15] = table(&[ACTOR2]);
+
+/// The pointer network's layers, in the order of its parameters: the plan's trunk and critic,
+/// and an actor that scores every opportunity and position slot from its own features (the
+/// plan's actor sees the slots only pooled, so it can choose a slot only by its rank).
+pub const POINTER_LAYERS: [Layer; 19] = table(&[HOLD, ENTRY1, ENTRY2, EXIT1, EXIT2]);
 
 /// Number of parameters of the pointer network.
 pub const POINTER_PARAMETER_COUNT: usize = parameter_count(&POINTER_LAYERS);
@@ -274,6 +286,8 @@ mod tests {
         assert_eq!(Architecture::from_name("Plan"), None);
         assert_eq!(LAYERS[..12], POINTER_LAYERS[..12]);
         assert_eq!(LAYERS[13..], POINTER_LAYERS[17..]);
+        assert_eq!((LAYERS[12], POINTER_LAYERS[12]), (ACTOR2, HOLD));
+        assert_eq!(POINTER_PARAMETER_COUNT, 46_758);
         assert_eq!(
             HOLD.output + OPPORTUNITY_SLOTS * ENTRY2.output + MAX_POSITIONS * EXIT2.output,
             ACTION_COUNT

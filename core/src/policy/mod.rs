@@ -21,6 +21,6 @@ pub use decision::{Decision, Offer, Policy, PolicyFailure, Request, Selector, de
 pub use kernel::{LayerNorm, Linear};
 #[cfg(feature = "alloc")]
 pub use native::Native;
-pub use network::{Network, Output};
+pub use network::{Network, Output, Trunk};
 pub use normalization::Normalization;
 pub use pointer::PointerNetwork;

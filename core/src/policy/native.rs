@@ -82,8 +82,8 @@ impl Native {
     /// The observation's normalisation.
     pub fn input(&self) -> &Normalization {
         match self {
-            Native::Plan(n) => &n.input,
-            Native::Pointer(n) => &n.input,
+            Native::Plan(n) => &n.trunk.input,
+            Native::Pointer(n) => &n.trunk.input,
         }
     }
 

@@ -30,9 +30,11 @@ pub struct Output {
     pub value: f32,
 }
 
-/// The plan's network, its layers typed by the architecture's table.
+/// The layers both native networks share ([`super::architecture`]'s trunk and critic), typed by
+/// the table: the observation's normalisation, the four encoders, the fusion, the actor's hidden
+/// layer and the critic.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Network {
+pub struct Trunk {
     /// The observation's normalisation, applied before every layer.
     pub input: Normalization,
     /// [`CONFIG`].
@@ -59,25 +61,66 @@ pub struct Network {
     pub norm2: LayerNorm<{ NORM2.output }>,
     /// [`ACTOR1`].
     pub actor1: Linear<{ ACTOR1.input }, { ACTOR1.output }>,
-    /// [`ACTOR2`].
-    pub actor2: Linear<{ ACTOR2.input }, { ACTOR2.output }>,
     /// [`CRITIC1`].
     pub critic1: Linear<{ CRITIC1.input }, { CRITIC1.output }>,
     /// [`CRITIC2`].
     pub critic2: Linear<{ CRITIC2.input }, { CRITIC2.output }>,
 }
 
-/// A native network's layers, as the fields that hold them, in its architecture's table order:
-/// the one list that reading and writing its parameters (and so its artifact) walk.
+impl Trunk {
+    /// A trunk of zeros, with the identity normalisation.
+    pub const ZERO: Trunk = Trunk {
+        input: Normalization::IDENTITY,
+        config: Linear::ZERO,
+        portfolio: Linear::ZERO,
+        position: Linear::ZERO,
+        opportunity: Linear::ZERO,
+        attention_in: Linear::ZERO,
+        attention_out: Linear::ZERO,
+        opportunity_out: Linear::ZERO,
+        fusion1: Linear::ZERO,
+        norm1: LayerNorm::ZERO,
+        fusion2: Linear::ZERO,
+        norm2: LayerNorm::ZERO,
+        actor1: Linear::ZERO,
+        critic1: Linear::ZERO,
+        critic2: Linear::ZERO,
+    };
+}
+
+/// The plan's network: the trunk, and its actor's output layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    /// The layers it shares with the pointer network.
+    pub trunk: Trunk,
+    /// [`ACTOR2`].
+    pub actor2: Linear<{ ACTOR2.input }, { ACTOR2.output }>,
+}
+
+/// A native network's layers in its architecture's table order, as the fields that hold them:
+/// the trunk's up to the actor's hidden layer, the network's own actor `$field`s, the trunk's
+/// critic (as [`super::architecture`] builds its tables). The one list that reading and writing
+/// its parameters (and so its artifact) walk.
 macro_rules! in_table_order {
     ($network:ident, $architecture:expr; $($field:ident),* $(,)?) => {
         impl $network {
             fn layers(&self) -> [&dyn Weights; $architecture.layers().len()] {
-                [$(&self.$field),*]
+                let t = &self.trunk;
+                [
+                    &t.config, &t.portfolio, &t.position, &t.opportunity, &t.attention_in,
+                    &t.attention_out, &t.opportunity_out, &t.fusion1, &t.norm1, &t.fusion2,
+                    &t.norm2, &t.actor1, $(&self.$field,)* &t.critic1, &t.critic2,
+                ]
             }
 
             fn layers_mut(&mut self) -> [&mut dyn Weights; $architecture.layers().len()] {
-                [$(&mut self.$field),*]
+                let t = &mut self.trunk;
+                [
+                    &mut t.config, &mut t.portfolio, &mut t.position, &mut t.opportunity,
+                    &mut t.attention_in, &mut t.attention_out, &mut t.opportunity_out,
+                    &mut t.fusion1, &mut t.norm1, &mut t.fusion2, &mut t.norm2, &mut t.actor1,
+                    $(&mut self.$field,)* &mut t.critic1, &mut t.critic2,
+                ]
             }
 
             /// Call `f` with every parameter, in the table's order.
@@ -129,35 +172,18 @@ macro_rules! in_table_order {
             }
 
             fn normalization_mut(&mut self) -> &mut Normalization {
-                &mut self.input
+                &mut self.trunk.input
             }
 
             fn normalization(&self) -> &Normalization {
-                &self.input
+                &self.trunk.input
             }
         }
     };
 }
 pub(super) use in_table_order;
 
-in_table_order!(
-    Network, Architecture::Plan;
-    config,
-    portfolio,
-    position,
-    opportunity,
-    attention_in,
-    attention_out,
-    opportunity_out,
-    fusion1,
-    norm1,
-    fusion2,
-    norm2,
-    actor1,
-    actor2,
-    critic1,
-    critic2,
-);
+in_table_order!(Network, Architecture::Plan; actor2);
 
 #[inline(always)]
 pub(super) fn group<const N: usize>(obs: &Observation, offset: usize) -> &[f32; N] {
@@ -199,24 +225,7 @@ fn forward_dispatch(network: &Network, obs: &[Observation], out: &mut [Output]) 
 
 impl Network {
     /// A network of zeros, with the identity normalisation.
-    pub const ZERO: Network = Network {
-        input: Normalization::IDENTITY,
-        config: Linear::ZERO,
-        portfolio: Linear::ZERO,
-        position: Linear::ZERO,
-        opportunity: Linear::ZERO,
-        attention_in: Linear::ZERO,
-        attention_out: Linear::ZERO,
-        opportunity_out: Linear::ZERO,
-        fusion1: Linear::ZERO,
-        norm1: LayerNorm::ZERO,
-        fusion2: Linear::ZERO,
-        norm2: LayerNorm::ZERO,
-        actor1: Linear::ZERO,
-        actor2: Linear::ZERO,
-        critic1: Linear::ZERO,
-        critic2: Linear::ZERO,
-    };
+    pub const ZERO: Network = Network { trunk: Trunk::ZERO, actor2: Linear::ZERO };
 
     /// Logits and value for one observation. With `std`, the widest SIMD instructions the CPU has
     /// (AVX-512 or AVX2 with FMA on x86-64) are chosen at run time; without, those the build
@@ -270,7 +279,7 @@ impl Network {
         // chosen instruction set.
         let mut normalized = [[0.0f32; crate::OBSERVATION_LEN]; N];
         for n in 0..N {
-            normalized[n] = self.input.apply(obs[n]);
+            normalized[n] = self.trunk.input.apply(obs[n]);
         }
         let obs = &normalized;
         let mut config = [[0.0f32; CONFIG.input]; N];
@@ -281,10 +290,11 @@ impl Network {
             portfolio[n] = *group(&obs[n], PORTFOLIO_OFFSET);
             context[n] = self.attention(k, &obs[n]);
         }
-        let config = relu_rows(self.config.rows(k, &config, 0..CONFIG.output));
-        let portfolio = relu_rows(self.portfolio.rows(k, &portfolio, 0..PORTFOLIO.output));
-        let attended = self.attention_out.rows(k, &context, 0..MODEL_DIM);
-        let opportunities = relu_rows(self.opportunity_out.rows(k, &attended, 0..OPPORTUNITY_OUT.output));
+        let config = relu_rows(self.trunk.config.rows(k, &config, 0..CONFIG.output));
+        let portfolio = relu_rows(self.trunk.portfolio.rows(k, &portfolio, 0..PORTFOLIO.output));
+        let attended = self.trunk.attention_out.rows(k, &context, 0..MODEL_DIM);
+        let opportunities =
+            relu_rows(self.trunk.opportunity_out.rows(k, &attended, 0..OPPORTUNITY_OUT.output));
 
         let mut fused = [[0.0f32; FUSION1.input]; N];
         for n in 0..N {
@@ -296,18 +306,18 @@ impl Network {
                 at += part.len();
             }
         }
-        let mut hidden1 = self.fusion1.rows(k, &fused, 0..FUSION1.output);
+        let mut hidden1 = self.trunk.fusion1.rows(k, &fused, 0..FUSION1.output);
         for h in hidden1.iter_mut() {
-            *h = relu(self.norm1.apply(h));
+            *h = relu(self.trunk.norm1.apply(h));
         }
-        let mut hidden = self.fusion2.rows(k, &hidden1, 0..FUSION2.output);
+        let mut hidden = self.trunk.fusion2.rows(k, &hidden1, 0..FUSION2.output);
         for h in hidden.iter_mut() {
-            *h = relu(self.norm2.apply(h));
+            *h = relu(self.trunk.norm2.apply(h));
         }
-        let actor = relu_rows(self.actor1.rows(k, &hidden, 0..ACTOR1.output));
+        let actor = relu_rows(self.trunk.actor1.rows(k, &hidden, 0..ACTOR1.output));
         let logits = self.actor2.rows(k, &actor, 0..ACTOR2.output);
-        let critic = relu_rows(self.critic1.rows(k, &hidden, 0..CRITIC1.output));
-        let value = self.critic2.rows(k, &critic, 0..CRITIC2.output);
+        let critic = relu_rows(self.trunk.critic1.rows(k, &hidden, 0..CRITIC1.output));
+        let value = self.trunk.critic2.rows(k, &critic, 0..CRITIC2.output);
         let mut out = [Output { logits: [0.0; ACTION_COUNT], value: 0.0 }; N];
         for n in 0..N {
             out[n] = Output { logits: logits[n], value: value[n][0] };
@@ -323,7 +333,7 @@ impl Network {
         obs: &Observation,
     ) -> [f32; POSITION.output] {
         let slots = slots::<MAX_POSITIONS, POSITION_WIDTH>(obs, POSITIONS_OFFSET);
-        let encoded = self.position.rows(k, &slots, 0..POSITION.output);
+        let encoded = self.trunk.position.rows(k, &slots, 0..POSITION.output);
         // ReLU outputs are >= 0, so starting from 0 gives the maximum of the ReLUs over the slots.
         let mut best = [0.0f32; POSITION.output];
         for slot in &encoded {
@@ -349,9 +359,9 @@ impl Network {
     ) -> [f32; MODEL_DIM] {
         const SLOTS: usize = OPPORTUNITY_SLOTS;
         let tokens = slots::<SLOTS, OPPORTUNITY_WIDTH>(obs, OPPORTUNITIES_OFFSET);
-        let embedded = relu_rows(self.opportunity.rows(k, &tokens, 0..OPPORTUNITY.output));
+        let embedded = relu_rows(self.trunk.opportunity.rows(k, &tokens, 0..OPPORTUNITY.output));
         // Queries and keys only; the values come from the weighted embeddings below.
-        let qk = self.attention_in.rows(k, &embedded, 0..2 * MODEL_DIM);
+        let qk = self.trunk.attention_in.rows(k, &embedded, 0..2 * MODEL_DIM);
 
         let scale = 1.0 / libm::sqrtf(HEAD_DIM as f32);
         let mut pooled = [[0.0f32; MODEL_DIM]; HEADS];
@@ -365,7 +375,7 @@ impl Network {
             }
         }
         // Each head's slice of the value projection of its own pooled embedding.
-        let values = self.attention_in.rows(k, &pooled, 2 * MODEL_DIM..3 * MODEL_DIM);
+        let values = self.trunk.attention_in.rows(k, &pooled, 2 * MODEL_DIM..3 * MODEL_DIM);
         let mut context = [0.0f32; MODEL_DIM];
         for (head, v) in values.iter().enumerate() {
             let at = head * HEAD_DIM;
@@ -460,8 +470,8 @@ mod tests {
         assert_eq!(seen.len(), PARAMETER_COUNT);
         assert!(seen.iter().enumerate().all(|(i, &p)| p == (i + 1) as f32));
         // PyTorch order: config.weight[0][1] is the second parameter, i.e. weight_t[1][0].
-        assert_eq!(n.config.weight_t[1][0], 2.0);
-        assert_eq!(n.config.bias[0], 81.0);
+        assert_eq!(n.trunk.config.weight_t[1][0], 2.0);
+        assert_eq!(n.trunk.config.bias[0], 81.0);
     }
 
     #[test]
@@ -478,7 +488,7 @@ mod tests {
     fn attention_by_hand(n: &Network, obs: &Observation) -> ([f32; MODEL_DIM], f32) {
         let tokens = slots::<OPPORTUNITY_SLOTS, OPPORTUNITY_WIDTH>(obs, OPPORTUNITIES_OFFSET);
         let qkv: std::vec::Vec<[f32; 3 * MODEL_DIM]> =
-            tokens.iter().map(|t| n.attention_in.apply(&relu(n.opportunity.apply(t)))).collect();
+            tokens.iter().map(|t| n.trunk.attention_in.apply(&relu(n.trunk.opportunity.apply(t)))).collect();
         let mut context = [0.0f32; MODEL_DIM];
         let (mut lowest_top, mut highest_top) = (f32::INFINITY, f32::NEG_INFINITY);
         for h in 0..HEADS {

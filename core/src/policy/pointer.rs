@@ -7,12 +7,11 @@
 //! Written plainly, one observation at a time.
 
 use super::architecture::{
-    ACTOR1, ATTENTION_IN, ATTENTION_OUT, Architecture, CONFIG, CRITIC1, CRITIC2, ENTRY1, ENTRY2, EXIT1,
-    EXIT2, FUSION1, FUSION2, HEAD_DIM, HEADS, HOLD, MODEL_DIM, NORM1, NORM2, OPPORTUNITY, OPPORTUNITY_OUT,
-    OPPORTUNITY_WIDTH, PORTFOLIO, POSITION, POSITION_WIDTH,
+    ATTENTION_IN, Architecture, ENTRY1, ENTRY2, EXIT1, EXIT2, FUSION1, HEAD_DIM, HEADS, HOLD, MODEL_DIM,
+    OPPORTUNITY_WIDTH, POSITION, POSITION_WIDTH,
 };
-use super::kernel::{LayerNorm, Linear, Weights, relu};
-use super::network::{Output, group, in_table_order, slots};
+use super::kernel::{Linear, Weights, relu};
+use super::network::{Output, Trunk, group, in_table_order, slots};
 use super::normalization::Normalization;
 use crate::action::{ENTER_BASE, EXIT_BASE};
 use crate::observation::{
@@ -22,35 +21,11 @@ use crate::{ACTION_COUNT, MAX_POSITIONS, OPPORTUNITY_SLOTS};
 
 pub use super::architecture::POINTER_PARAMETER_COUNT;
 
-/// The pointer network, its layers typed by the architecture's table.
+/// The pointer network: the plan's trunk, and heads that score each slot.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PointerNetwork {
-    /// The observation's normalisation, applied before every layer.
-    pub input: Normalization,
-    /// [`CONFIG`].
-    pub config: Linear<{ CONFIG.input }, { CONFIG.output }>,
-    /// [`PORTFOLIO`].
-    pub portfolio: Linear<{ PORTFOLIO.input }, { PORTFOLIO.output }>,
-    /// [`POSITION`].
-    pub position: Linear<{ POSITION.input }, { POSITION.output }>,
-    /// [`OPPORTUNITY`].
-    pub opportunity: Linear<{ OPPORTUNITY.input }, { OPPORTUNITY.output }>,
-    /// [`ATTENTION_IN`].
-    pub attention_in: Linear<{ ATTENTION_IN.input }, { ATTENTION_IN.output }>,
-    /// [`ATTENTION_OUT`].
-    pub attention_out: Linear<{ ATTENTION_OUT.input }, { ATTENTION_OUT.output }>,
-    /// [`OPPORTUNITY_OUT`].
-    pub opportunity_out: Linear<{ OPPORTUNITY_OUT.input }, { OPPORTUNITY_OUT.output }>,
-    /// [`FUSION1`].
-    pub fusion1: Linear<{ FUSION1.input }, { FUSION1.output }>,
-    /// [`NORM1`].
-    pub norm1: LayerNorm<{ NORM1.output }>,
-    /// [`FUSION2`].
-    pub fusion2: Linear<{ FUSION2.input }, { FUSION2.output }>,
-    /// [`NORM2`].
-    pub norm2: LayerNorm<{ NORM2.output }>,
-    /// [`ACTOR1`].
-    pub actor1: Linear<{ ACTOR1.input }, { ACTOR1.output }>,
+    /// The layers it shares with the plan's network.
+    pub trunk: Trunk,
     /// [`HOLD`].
     pub hold: Linear<{ HOLD.input }, { HOLD.output }>,
     /// [`ENTRY1`].
@@ -61,72 +36,33 @@ pub struct PointerNetwork {
     pub exit1: Linear<{ EXIT1.input }, { EXIT1.output }>,
     /// [`EXIT2`].
     pub exit2: Linear<{ EXIT2.input }, { EXIT2.output }>,
-    /// [`CRITIC1`].
-    pub critic1: Linear<{ CRITIC1.input }, { CRITIC1.output }>,
-    /// [`CRITIC2`].
-    pub critic2: Linear<{ CRITIC2.input }, { CRITIC2.output }>,
 }
 
-in_table_order!(
-    PointerNetwork, Architecture::Pointer;
-    config,
-    portfolio,
-    position,
-    opportunity,
-    attention_in,
-    attention_out,
-    opportunity_out,
-    fusion1,
-    norm1,
-    fusion2,
-    norm2,
-    actor1,
-    hold,
-    entry1,
-    entry2,
-    exit1,
-    exit2,
-    critic1,
-    critic2,
-);
+in_table_order!(PointerNetwork, Architecture::Pointer; hold, entry1, entry2, exit1, exit2);
 
 impl PointerNetwork {
     /// A network of zeros, with the identity normalisation.
     pub const ZERO: PointerNetwork = PointerNetwork {
-        input: Normalization::IDENTITY,
-        config: Linear::ZERO,
-        portfolio: Linear::ZERO,
-        position: Linear::ZERO,
-        opportunity: Linear::ZERO,
-        attention_in: Linear::ZERO,
-        attention_out: Linear::ZERO,
-        opportunity_out: Linear::ZERO,
-        fusion1: Linear::ZERO,
-        norm1: LayerNorm::ZERO,
-        fusion2: Linear::ZERO,
-        norm2: LayerNorm::ZERO,
-        actor1: Linear::ZERO,
+        trunk: Trunk::ZERO,
         hold: Linear::ZERO,
         entry1: Linear::ZERO,
         entry2: Linear::ZERO,
         exit1: Linear::ZERO,
         exit2: Linear::ZERO,
-        critic1: Linear::ZERO,
-        critic2: Linear::ZERO,
     };
 
     /// Logits and value for one observation.
     pub fn forward(&self, obs: &Observation) -> Output {
-        let x = self.input.apply(obs);
-        let config = relu(self.config.apply(group(&x, CONFIG_OFFSET)));
-        let portfolio = relu(self.portfolio.apply(group(&x, PORTFOLIO_OFFSET)));
+        let x = self.trunk.input.apply(obs);
+        let config = relu(self.trunk.config.apply(group(&x, CONFIG_OFFSET)));
+        let portfolio = relu(self.trunk.portfolio.apply(group(&x, PORTFOLIO_OFFSET)));
 
         let mut positions = [[0.0f32; POSITION.output]; MAX_POSITIONS];
         let mut pooled_positions = [0.0f32; POSITION.output];
         for (p, slot) in
             positions.iter_mut().zip(&slots::<MAX_POSITIONS, POSITION_WIDTH>(&x, POSITIONS_OFFSET))
         {
-            *p = relu(self.position.apply(slot));
+            *p = relu(self.trunk.position.apply(slot));
             for (b, &v) in pooled_positions.iter_mut().zip(p.iter()) {
                 *b = b.max(v);
             }
@@ -136,8 +72,8 @@ impl PointerNetwork {
         let mut embedded = [[0.0f32; MODEL_DIM]; OPPORTUNITY_SLOTS];
         let mut qkv = [[0.0f32; ATTENTION_IN.output]; OPPORTUNITY_SLOTS];
         for s in 0..OPPORTUNITY_SLOTS {
-            embedded[s] = relu(self.opportunity.apply(&tokens[s]));
-            qkv[s] = self.attention_in.apply(&embedded[s]);
+            embedded[s] = relu(self.trunk.opportunity.apply(&tokens[s]));
+            qkv[s] = self.trunk.attention_in.apply(&embedded[s]);
         }
         let attended = self.attended(&qkv);
         let mut pooled = [0.0f32; MODEL_DIM];
@@ -146,13 +82,13 @@ impl PointerNetwork {
                 *p += v / OPPORTUNITY_SLOTS as f32;
             }
         }
-        let opportunities = relu(self.opportunity_out.apply(&pooled));
+        let opportunities = relu(self.trunk.opportunity_out.apply(&pooled));
 
         let mut fused = [0.0f32; FUSION1.input];
         concat(&mut fused, &[&config, &portfolio, &pooled_positions, &opportunities]);
-        let hidden = relu(self.norm1.apply(&self.fusion1.apply(&fused)));
-        let hidden = relu(self.norm2.apply(&self.fusion2.apply(&hidden)));
-        let actor = relu(self.actor1.apply(&hidden));
+        let hidden = relu(self.trunk.norm1.apply(&self.trunk.fusion1.apply(&fused)));
+        let hidden = relu(self.trunk.norm2.apply(&self.trunk.fusion2.apply(&hidden)));
+        let actor = relu(self.trunk.actor1.apply(&hidden));
 
         let mut logits = [0.0f32; ACTION_COUNT];
         logits[0] = self.hold.apply(&actor)[0];
@@ -169,7 +105,7 @@ impl PointerNetwork {
             concat(&mut input, &[&actor, p]);
             logits[usize::from(EXIT_BASE) + j] = self.exit2.apply(&relu(self.exit1.apply(&input)))[0];
         }
-        let value = self.critic2.apply(&relu(self.critic1.apply(&hidden)))[0];
+        let value = self.trunk.critic2.apply(&relu(self.trunk.critic1.apply(&hidden)))[0];
         Output { logits, value }
     }
 
@@ -202,7 +138,7 @@ impl PointerNetwork {
                     }
                 }
             }
-            *o = self.attention_out.apply(&context);
+            *o = self.trunk.attention_out.apply(&context);
         }
         out
     }
