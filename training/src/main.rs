@@ -6,6 +6,7 @@ use arbpolicy_core::config::DEFAULT_FEE_RATE;
 use arbpolicy_core::environment::DEFAULT_SLIPPAGE;
 use arbpolicy_core::json::decide_json;
 use arbpolicy_core::market::SyntheticMarket;
+use arbpolicy_core::policy::Architecture;
 use arbpolicy_core::policy::onnx::OnnxModel;
 use arbpolicy_core::reward::RewardParams;
 use arbpolicy_core::time::HOUR_MS;
@@ -150,6 +151,18 @@ struct PpoArgs {
     /// Do not fit the observation's normalisation (the model gets the identity).
     #[arg(long)]
     raw_observations: bool,
+    /// The network: `pointer` (each slot scored from its own features) or `plan` (the
+    /// implementation plan's pooled actor).
+    #[arg(long, value_parser = architecture, default_value_t = rec().network)]
+    network: Architecture,
+}
+
+/// An architecture by its name, for `--network`.
+fn architecture(name: &str) -> Result<Architecture, String> {
+    Architecture::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Architecture::ALL.iter().map(|a| a.name()).collect();
+        format!("unknown network `{name}`: one of {}", names.join(", "))
+    })
 }
 
 /// The training reward.
@@ -198,6 +211,7 @@ impl PpoArgs {
             envs: self.envs,
             normalize_observations: !self.raw_observations,
             scale_rewards: !self.raw_rewards,
+            network: self.network,
             ..TrainConfig::new(ppo, self.updates, seed, env)
         };
         Ok(config.paying(costs))
@@ -264,6 +278,9 @@ enum Command {
         /// PPO updates.
         #[arg(long, default_value_t = DEMO_UPDATES)]
         updates: usize,
+        /// The network (see `train --network`).
+        #[arg(long, value_parser = architecture, default_value_t = rec().network)]
+        network: Architecture,
         #[command(flatten)]
         costs: CostArgs,
     },
@@ -291,7 +308,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = MarketKind::Default)]
         market: MarketKind,
     },
-    /// Convert an ONNX model of the plan's network into a native weights artifact.
+    /// Convert an ONNX model (either network, `docs/model-contract.md`) into a native weights
+    /// artifact.
     Convert {
         /// The ONNX model.
         #[arg(long)]
@@ -357,7 +375,7 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("wrote {}", job.report.display());
             Ok(())
         }
-        Command::Demo { out, updates, costs } => demo(&out, updates, costs.costs()),
+        Command::Demo { out, updates, network, costs } => demo(&out, updates, network, costs.costs()),
         Command::MarketStats { data, from, to, market } => {
             let (from, to) = (date_ms(&from)? / HOUR_MS, date_ms(&to)? / HOUR_MS);
             let history = History::load(&data, Some(to * HOUR_MS))
@@ -400,11 +418,11 @@ fn print_training(job: &TrainJob, trained: &Trained) {
 }
 
 /// The main job on the built-in market: train, export, evaluate on a held-out market, decide.
-fn demo(out: &std::path::Path, updates: usize, costs: Costs) -> Result<()> {
+fn demo(out: &std::path::Path, updates: usize, network: Architecture, costs: Costs) -> Result<()> {
     let started = std::time::Instant::now();
     let job = TrainJob {
         source: Source::Synthetic { kind: MarketKind::Default, seed: 0, hours: 24 * 180 },
-        config: TrainConfig::recommended(updates, 0).paying(costs),
+        config: TrainConfig { network, ..TrainConfig::recommended(updates, 0) }.paying(costs),
         out: out.to_path_buf(),
         checkpoint_every: 10,
         resume: false,
