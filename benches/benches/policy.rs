@@ -1,15 +1,18 @@
 //! Policy benchmarks on the reference model, printed side by side: the forward pass at batch 1, a
 //! whole decision (select 10 of 100 opportunities, encode, mask, forward, choose) and batch-64
 //! throughput, natively and in tract, and the same model in ONNX Runtime (one thread, through
-//! `onnxruntime_forward.py`) when Python has `onnxruntime`.
+//! `onnxruntime_forward.py`) when Python has `onnxruntime`; then the pointer network's forward
+//! pass (weights drawn at random: there is no reference pointer model) in the three.
 //!
 //! Every figure is a median over single calls timed one by one (p99 beside it); the targets are those
 //! of the runtime issue on the 2-core reference machine.
 
 use arbpolicy_benches::{busy_state, observations};
 use arbpolicy_core::policy::onnx::OnnxModel;
-use arbpolicy_core::policy::{Native, Offer, Output, Request, Selector, decide};
+use arbpolicy_core::policy::{Architecture, Native, Normalization, Offer, Output, Request, Selector, decide};
 use arbpolicy_core::{ActionMask, Observation};
+use arbpolicy_train::export::onnx_model;
+use prost::Message;
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::process::Command;
@@ -52,12 +55,12 @@ struct OnnxRuntime {
     batch64_per_s: f64,
 }
 
-fn onnx_runtime(obs: &[Observation]) -> Result<OnnxRuntime, String> {
+fn onnx_runtime(model: &std::path::Path, obs: &[Observation]) -> Result<OnnxRuntime, String> {
     let path = std::env::temp_dir().join(format!("arbpolicy-bench-obs-{}.f32", std::process::id()));
     let bytes: Vec<u8> = obs.iter().flatten().flat_map(|v| v.to_le_bytes()).collect();
     std::fs::write(&path, bytes).map_err(|e| e.to_string())?;
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("onnxruntime_forward.py");
-    let out = Command::new("python3").arg(script).arg(reference()).arg(&path).output();
+    let out = Command::new("python3").arg(script).arg(model).arg(&path).output();
     let _ = std::fs::remove_file(&path);
     let out = out.map_err(|e| format!("python3: {e}"))?;
     if !out.status.success() {
@@ -133,7 +136,7 @@ fn main() {
     });
     let rate = |t: Timing| 64.0 / (t.median * 1e-6);
 
-    let ort = onnx_runtime(&obs);
+    let ort = onnx_runtime(&reference(), &obs);
     println!("\npolicy benchmarks, reference model ({} threads available, one used)\n", num_cpus());
     row("what (microseconds: median, p99)", "native".into(), "tract".into(), ort_header(&ort), "target");
     println!("|{:-<46}|{:-<20}|{:-<20}|{:-<24}|{:-<30}|", "", "", "", "", "");
@@ -168,6 +171,7 @@ fn main() {
         "".into(),
         "",
     );
+    pointer(budget, &obs);
     match (ort_forward, ort_net) {
         (Some(raw), Some(net)) => {
             let ratio = net / native_decision.median;
@@ -193,6 +197,52 @@ fn main() {
          so that ONNX Runtime is not charged for the interpreter; the ratios against it are the\n\
          conservative ones."
     );
+}
+
+/// The pointer network's forward pass at batch 1: native, tract and ONNX Runtime on one export.
+fn pointer(budget: Duration, obs: &[Observation]) {
+    let mut k = 0u64;
+    let parameters: Vec<f32> = (0..Architecture::Pointer.parameter_count())
+        .map(|_| {
+            k = k.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((k >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.4
+        })
+        .collect();
+    let proto =
+        onnx_model(Architecture::Pointer, &parameters, &Normalization::IDENTITY, &[]).expect("export");
+    let path = std::env::temp_dir().join(format!("arbpolicy-bench-pointer-{}.onnx", std::process::id()));
+    std::fs::write(&path, proto.encode_to_vec()).expect("write the pointer model");
+    let model = OnnxModel::from_path(&path).expect("pointer model");
+    let native = model.to_native().expect("the pointer converts");
+    let mut session = model.session().expect("session");
+    let mut i = 0;
+    let native_forward = measure(budget, || {
+        i = (i + 1) % obs.len();
+        black_box(native.forward(black_box(&obs[i])));
+    });
+    let tract_forward = measure(budget, || {
+        i = (i + 1) % obs.len();
+        black_box(session.forward(black_box(&obs[i]), ActionMask::hold_only()).expect("tract"));
+    });
+    let ort = onnx_runtime(&path, obs);
+    let _ = std::fs::remove_file(&path);
+    row(
+        "pointer network: forward pass, batch 1",
+        us(native_forward),
+        us(tract_forward),
+        ort.as_ref()
+            .map_or("-".into(), |o| format!("{:.2} ({:.2} net)", o.forward_us, o.forward_us - o.call_us)),
+        "",
+    );
+    if let Ok(o) = &ort {
+        row(
+            "  ONNX Runtime forward / native forward",
+            format!("{:.1}x", o.forward_us / native_forward.median),
+            "".into(),
+            format!("{:.1}x net of the call", (o.forward_us - o.call_us) / native_forward.median),
+            "",
+        );
+    }
 }
 
 fn ort_header(ort: &Result<OnnxRuntime, String>) -> String {
