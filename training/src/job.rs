@@ -394,14 +394,17 @@ impl Evaluation {
 /// on the `edge` market (seed 0, 4,320 hours) into `out`, then evaluate the policy on 1,440 hours
 /// of the `edge` market of seed 1, which it never saw, at the default costs (`out/report.md`).
 pub fn health_check(updates: usize, seed: u64, out: &Path) -> Result<Evaluation> {
-    health_check_of(TrainConfig::recommended(updates, seed), out)
+    health_check_of(TrainConfig::recommended(updates, seed), TRAIN_HOURS, out)
 }
 
-/// The health check of a run of `config`: trained on the `edge` market of seed 0, evaluated on
-/// 1,440 hours of seed 1.
-pub fn health_check_of(config: TrainConfig, out: &Path) -> Result<Evaluation> {
+/// The length of the health check's training market, hours.
+pub const TRAIN_HOURS: usize = 24 * 180;
+
+/// The health check of a run of `config`: trained on `hours` of the `edge` market of seed 0,
+/// evaluated on 1,440 hours of seed 1.
+pub fn health_check_of(config: TrainConfig, hours: usize, out: &Path) -> Result<Evaluation> {
     let job = TrainJob {
-        source: Source::Synthetic { kind: MarketKind::Edge, seed: 0, hours: 24 * 180 },
+        source: Source::Synthetic { kind: MarketKind::Edge, seed: 0, hours },
         config,
         out: out.to_path_buf(),
         checkpoint_every: config.updates.max(1),

@@ -65,7 +65,7 @@ impl TrainConfig {
             ..PpoConfig::default()
         };
         let env = EnvParams { episode_hours: 1024, ..EnvParams::default() };
-        TrainConfig { envs: 4, ..Self::new(ppo, updates, seed, env) }
+        TrainConfig { envs: 4, network: Architecture::Pointer, ..Self::new(ppo, updates, seed, env) }
     }
 
     /// This configuration with every fill paying `costs`.
