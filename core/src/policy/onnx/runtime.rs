@@ -6,6 +6,7 @@ use crate::action::{ACTION_COUNT, ActionMask};
 use crate::observation::{OBSERVATION_LEN, Observation};
 use crate::policy::native::Native;
 use crate::policy::network::Output;
+use crate::policy::normalization::Normalization;
 use prost::Message;
 use std::format;
 use std::string::ToString;
@@ -13,7 +14,9 @@ use std::vec;
 use std::vec::Vec;
 use tract::prelude::*;
 
-/// Made-up observations on which [`OnnxModel::to_native`] checks its conversion.
+/// Made-up observations on which [`OnnxModel::to_native`] checks its conversion: uniform in
+/// [-2, 2] once the model's own normalisation has applied (a feature the normalisation scales up
+/// a thousandfold is probed a thousand times closer to its shift, as recorded values are).
 pub const PROBES: usize = 8;
 /// How far the converted network may be from tract on them.
 pub const NATIVE_TOLERANCE: f32 = 1e-4;
@@ -181,13 +184,7 @@ impl OnnxModel {
     /// 1 in size, relatively beyond), or the graph is refused as computing something else.
     pub fn to_native(&self) -> Result<Native, ModelError> {
         let native = convert(&self.proto)?;
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let obs: Vec<f32> = (0..PROBES * OBSERVATION_LEN)
-            .map(|_| {
-                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-                ((state >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 2.0
-            })
-            .collect();
+        let obs = probes(native.input());
         let masks = vec![ActionMask::hold_only(); PROBES];
         let tract = self.forward_batch(&obs, &masks)?;
         for (row, t) in obs.chunks_exact(OBSERVATION_LEN).zip(&tract) {
@@ -210,6 +207,20 @@ impl OnnxModel {
     }
 }
 
+/// [`PROBES`] observations, laid end to end, that `input` maps to uniform values in [-2, 2] (a
+/// feature it zeroes is drawn in [-2, 2] itself).
+fn probes(input: &Normalization) -> Vec<f32> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    (0..PROBES * OBSERVATION_LEN)
+        .map(|k| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let u = ((state >> 40) as f32 / (1u64 << 24) as f32) * 4.0 - 2.0;
+            let (shift, scale) = (input.shift[k % OBSERVATION_LEN], input.scale[k % OBSERVATION_LEN]);
+            shift + if scale != 0.0 { u / scale } else { u }
+        })
+        .collect()
+}
+
 impl crate::policy::decision::Policy for OnnxSession {
     fn evaluate(
         &mut self,
@@ -226,5 +237,32 @@ impl OnnxSession {
         let inputs = self.io.inputs(obs, &[mask])?;
         let outputs = self.state.run(inputs).map_err(runtime)?;
         Ok(self.io.outputs(&outputs, 1)?.remove(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probes_span_the_normalised_inputs_whatever_the_scales() {
+        let mut input = Normalization::IDENTITY;
+        (input.shift[3], input.scale[3]) = (2e-4, 1e4);
+        (input.shift[4], input.scale[4]) = (9.0, -0.5);
+        input.scale[5] = 0.0;
+        let probes = probes(&input);
+        let mut widest = [0.0f32; OBSERVATION_LEN];
+        for row in probes.chunks_exact(OBSERVATION_LEN) {
+            let normalised = input.apply(row.try_into().unwrap());
+            for ((w, &n), &raw) in widest.iter_mut().zip(&normalised).zip(row) {
+                assert!(n.abs() <= 2.0 + 1e-3, "{n}");
+                *w = w.max(n.abs());
+                assert!(raw.abs() <= 20.0, "{raw}");
+            }
+        }
+        // Every feature the model reads is probed across the range, the scaled-up one too.
+        assert_eq!(widest[5], 0.0);
+        assert!(widest.iter().enumerate().all(|(i, &w)| i == 5 || w > 0.5), "{widest:?}");
+        assert!(probes.chunks_exact(OBSERVATION_LEN).all(|r| (r[3] - 2e-4).abs() <= 2.0e-4 + 1e-9));
     }
 }
