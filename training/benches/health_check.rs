@@ -2,8 +2,8 @@
 //! market (150 updates unless told), evaluated on a stretch it never saw, with the share
 //! of the hindsight ceiling the policy captures (target: 70 %). Prints, asserts nothing.
 //!
-//! `cargo bench -p arbpolicy-train --bench health_check [-- UPDATES SEED...]`; `ARBP_NETWORK=plan`
-//! trains the plan's network instead of the recommended one, `ARBP_TRAIN_HOURS` sets the length of
+//! `cargo bench -p arbpolicy-train --bench health_check [-- UPDATES SEED...]`; `ARBP_NETWORK=pointer`
+//! (or `plan`) names the network, the recommended one by default, `ARBP_TRAIN_HOURS` sets the length of
 //! the training market (default 4,320 hours).
 
 use arbpolicy_core::policy::Architecture;

@@ -151,8 +151,8 @@ struct PpoArgs {
     /// Do not fit the observation's normalisation (the model gets the identity).
     #[arg(long)]
     raw_observations: bool,
-    /// The network: `pointer` (each slot scored from its own features) or `plan` (the
-    /// implementation plan's pooled actor).
+    /// The network: `plan` (the implementation plan's pooled actor) or `pointer` (each slot
+    /// scored from its own features).
     #[arg(long, value_parser = architecture, default_value_t = rec().network)]
     network: Architecture,
 }

@@ -51,7 +51,9 @@ impl TrainConfig {
     /// of 0.999 an hour (an entry's funding counts for about six weeks), GAE's lambda 0.99 (an
     /// entry's advantage sees about a hundred hours of its funding), minibatches of 256 over
     /// four epochs, an entropy bonus falling from 0.02 to 0.002, the P&L reward scaled by its
-    /// returns' deviation, normalised observations, the default fee and slippage.
+    /// returns' deviation, normalised observations, the default fee and slippage, the plan's
+    /// network (the pointer network learns more on the `edge` market and churns more where no
+    /// premium pays: `docs/training.md`).
     pub fn recommended(updates: usize, seed: u64) -> Self {
         let ppo = PpoConfig {
             learning_rate: 1e-3,
@@ -65,7 +67,7 @@ impl TrainConfig {
             ..PpoConfig::default()
         };
         let env = EnvParams { episode_hours: 1024, ..EnvParams::default() };
-        TrainConfig { envs: 4, network: Architecture::Pointer, ..Self::new(ppo, updates, seed, env) }
+        TrainConfig { envs: 4, ..Self::new(ppo, updates, seed, env) }
     }
 
     /// This configuration with every fill paying `costs`.
