@@ -8,7 +8,7 @@
 //! of the runtime issue on the 2-core reference machine.
 
 use arbpolicy_benches::{busy_state, observations};
-use arbpolicy_core::policy::onnx::OnnxModel;
+use arbpolicy_core::policy::onnx::{OnnxModel, OnnxSession};
 use arbpolicy_core::policy::{Architecture, Native, Normalization, Offer, Output, Request, Selector, decide};
 use arbpolicy_core::{ActionMask, Observation};
 use arbpolicy_train::export::onnx_model;
@@ -99,15 +99,7 @@ fn main() {
     let obs = observations(256);
 
     // Forward pass, batch 1, cycling through real observations.
-    let mut i = 0;
-    let native_forward = measure(budget, || {
-        i = (i + 1) % obs.len();
-        black_box(native.forward(black_box(&obs[i])));
-    });
-    let tract_forward = measure(budget, || {
-        i = (i + 1) % obs.len();
-        black_box(session.forward(black_box(&obs[i]), ActionMask::hold_only()).expect("tract"));
-    });
+    let (native_forward, tract_forward) = forwards(budget, &obs, |o| native.forward(o), &mut session);
 
     // A whole decision over 100 opportunities and 3 open positions.
     let (config, book, opportunities) = busy_state(100);
@@ -199,6 +191,25 @@ fn main() {
     );
 }
 
+/// The batch-1 forward pass natively (`native`) and in tract (`session`), cycling through `obs`.
+fn forwards(
+    budget: Duration,
+    obs: &[Observation],
+    native: impl Fn(&Observation) -> Output,
+    session: &mut OnnxSession,
+) -> (Timing, Timing) {
+    let mut i = 0;
+    let native = measure(budget, || {
+        i = (i + 1) % obs.len();
+        black_box(native(black_box(&obs[i])));
+    });
+    let tract = measure(budget, || {
+        i = (i + 1) % obs.len();
+        black_box(session.forward(black_box(&obs[i]), ActionMask::hold_only()).expect("tract"));
+    });
+    (native, tract)
+}
+
 /// The pointer network's forward pass at batch 1: native, tract and ONNX Runtime on one export.
 fn pointer(budget: Duration, obs: &[Observation]) {
     let mut k = 0u64;
@@ -215,15 +226,7 @@ fn pointer(budget: Duration, obs: &[Observation]) {
     let model = OnnxModel::from_path(&path).expect("pointer model");
     let native = model.to_native().expect("the pointer converts");
     let mut session = model.session().expect("session");
-    let mut i = 0;
-    let native_forward = measure(budget, || {
-        i = (i + 1) % obs.len();
-        black_box(native.forward(black_box(&obs[i])));
-    });
-    let tract_forward = measure(budget, || {
-        i = (i + 1) % obs.len();
-        black_box(session.forward(black_box(&obs[i]), ActionMask::hold_only()).expect("tract"));
-    });
+    let (native_forward, tract_forward) = forwards(budget, obs, |o| native.forward(o), &mut session);
     let ort = onnx_runtime(&path, obs);
     let _ = std::fs::remove_file(&path);
     row(

@@ -169,6 +169,13 @@ mod tests {
             };
             assert_eq!(back.forward(&obs), direct);
             assert!(Native::from_parameters(architecture, &parameters[1..], input).is_none());
+            // Every field holds the table's layer of its place.
+            let kinds: Vec<_> = match &native {
+                Native::Plan(n) => n.layers().iter().map(|l| l.kind()).collect(),
+                Native::Pointer(n) => n.layers().iter().map(|l| l.kind()).collect(),
+            };
+            let table: Vec<_> = architecture.layers().iter().map(|l| (l.kind, l.input, l.output)).collect();
+            assert_eq!(kinds, table, "{architecture}");
         }
         assert!(matches!(Native::from_artifact(b"ARBPNET\0"), Err(Error::BadModel { .. })));
     }

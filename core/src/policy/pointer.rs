@@ -158,23 +158,6 @@ mod tests {
     use super::*;
     use crate::policy::architecture::POINTER_LAYERS;
 
-    #[test]
-    fn parameters_round_trip_in_the_table_s_order() {
-        let mut n = std::boxed::Box::new(PointerNetwork::ZERO);
-        let mut k = 0u32;
-        n.set_parameters(|| {
-            k += 1;
-            k as f32
-        });
-        assert_eq!(k as usize, POINTER_PARAMETER_COUNT);
-        let mut seen = std::vec::Vec::new();
-        n.parameters(|p| seen.push(p));
-        assert!(seen.iter().enumerate().all(|(i, &p)| p == (i + 1) as f32));
-        for (field, layer) in n.layers().iter().zip(&POINTER_LAYERS) {
-            assert_eq!(field.kind(), (layer.kind, layer.input, layer.output), "{}", layer.name);
-        }
-    }
-
     /// A network whose parameters are drawn from a fixed stream in `[-scale/2, scale/2)`.
     fn drawn(scale: f32) -> std::boxed::Box<PointerNetwork> {
         let mut n = std::boxed::Box::new(PointerNetwork::ZERO);
