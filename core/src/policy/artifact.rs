@@ -68,8 +68,9 @@ pub trait Stored {
 }
 
 /// An artifact checked in full, not yet read into a network.
-struct Checked<'a> {
-    architecture: Architecture,
+pub(crate) struct Checked<'a> {
+    /// The architecture it names.
+    pub(crate) architecture: Architecture,
     /// The parameters, then (if `normalised`) the normalisation.
     values: &'a [u8],
     normalised: bool,
@@ -82,7 +83,7 @@ impl Checked<'_> {
 }
 
 /// Check magic, versions, length, architecture, checksum and that every value is finite.
-fn check(bytes: &[u8]) -> Result<Checked<'_>, Error> {
+pub(crate) fn check(bytes: &[u8]) -> Result<Checked<'_>, Error> {
     let bad = |reason| Err(Error::BadModel { reason });
     if !is_artifact(bytes) {
         return bad("not a native weights artifact (wrong magic)");
@@ -130,7 +131,12 @@ pub fn architecture_of(bytes: &[u8]) -> Result<Architecture, Error> {
 
 /// Load an artifact into `network`, checking it in full first; on error the network is unchanged.
 pub fn load<N: Stored + ?Sized>(network: &mut N, bytes: &[u8]) -> Result<(), Error> {
-    let checked = check(bytes)?;
+    fill(network, &check(bytes)?)
+}
+
+/// Read a checked artifact into `network`, refusing one of another architecture; on error the
+/// network is unchanged.
+pub(crate) fn fill<N: Stored + ?Sized>(network: &mut N, checked: &Checked<'_>) -> Result<(), Error> {
     if checked.architecture != N::ARCHITECTURE {
         return Err(Error::BadModel { reason: "native weights artifact of another architecture" });
     }

@@ -33,8 +33,9 @@ impl Native {
 
     /// The network an artifact holds, of the architecture the artifact names.
     pub fn from_artifact(bytes: &[u8]) -> Result<Native, Error> {
-        let mut native = Native::zero(artifact::architecture_of(bytes)?);
-        native.stored_mut().load(bytes)?;
+        let checked = artifact::check(bytes)?;
+        let mut native = Native::zero(checked.architecture);
+        native.stored_mut().fill(&checked)?;
         Ok(native)
     }
 
@@ -120,10 +121,10 @@ enum StoredMut<'a> {
 }
 
 impl StoredMut<'_> {
-    fn load(self, bytes: &[u8]) -> Result<(), Error> {
+    fn fill(self, checked: &artifact::Checked<'_>) -> Result<(), Error> {
         match self {
-            StoredMut::Plan(n) => artifact::load(n, bytes),
-            StoredMut::Pointer(n) => artifact::load(n, bytes),
+            StoredMut::Plan(n) => artifact::fill(n, checked),
+            StoredMut::Pointer(n) => artifact::fill(n, checked),
         }
     }
 
@@ -163,11 +164,7 @@ mod tests {
             let back = Native::from_artifact(&native.to_artifact()).unwrap();
             assert_eq!(back, native);
             let obs: Observation = core::array::from_fn(|k| libm::cosf(k as f32));
-            let direct = match &native {
-                Native::Plan(n) => n.forward(&obs),
-                Native::Pointer(n) => n.forward(&obs),
-            };
-            assert_eq!(back.forward(&obs), direct);
+            assert_eq!(back.forward(&obs), native.forward(&obs));
             assert!(Native::from_parameters(architecture, &parameters[1..], input).is_none());
             // Every field holds the table's layer of its place.
             let kinds: Vec<_> = match &native {
