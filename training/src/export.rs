@@ -378,12 +378,8 @@ pub fn onnx_model(
     })
 }
 
-/// How far apart two outputs are: absolutely up to 1 in size, relatively beyond (float32 holds
-/// about 7 digits, so a value of 100 cannot be pinned to 1e-5 absolutely).
-pub fn difference(a: f32, b: f32) -> f32 {
-    let d = (a - b).abs() / a.abs().max(b.abs()).max(1.0);
-    if d.is_nan() { f32::INFINITY } else { d }
-}
+/// How far apart two outputs are (the engine's rule, which its conversion check applies too).
+pub use arbpolicy_core::policy::network::difference;
 
 /// The largest [`difference`] between `net`'s outputs and `model`'s on `observations` (row after
 /// row).

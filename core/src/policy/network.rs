@@ -21,6 +21,14 @@ use crate::observation::{
 };
 use crate::{ACTION_COUNT, MAX_POSITIONS, OPPORTUNITY_SLOTS};
 
+/// How far apart two outputs of a network are: absolutely up to 1 in size, relatively beyond
+/// (float32 holds about 7 digits, so a value of 100 cannot be pinned to 1e-5 absolutely); NaN
+/// anywhere is infinitely far.
+pub fn difference(a: f32, b: f32) -> f32 {
+    let d = (a - b).abs() / a.abs().max(b.abs()).max(1.0);
+    if d.is_nan() { f32::INFINITY } else { d }
+}
+
 /// The network's outputs for one observation.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Output {

@@ -5,7 +5,7 @@ use super::{ModelError, convert, pb, runtime};
 use crate::action::{ACTION_COUNT, ActionMask};
 use crate::observation::{OBSERVATION_LEN, Observation};
 use crate::policy::native::Native;
-use crate::policy::network::Output;
+use crate::policy::network::{Output, difference};
 use crate::policy::normalization::Normalization;
 use prost::Message;
 use std::format;
@@ -189,13 +189,12 @@ impl OnnxModel {
         let tract = self.forward_batch(&obs, &masks)?;
         for (row, t) in obs.chunks_exact(OBSERVATION_LEN).zip(&tract) {
             let n = native.forward(row.try_into().expect("one observation"));
-            let apart = |a: f32, b: f32| (a - b).abs() / a.abs().max(b.abs()).max(1.0);
             let worst = n
                 .logits
                 .iter()
                 .zip(&t.logits)
-                .map(|(&a, &b)| apart(a, b))
-                .fold(apart(n.value, t.value), f32::max);
+                .map(|(&a, &b)| difference(a, b))
+                .fold(difference(n.value, t.value), f32::max);
             if !(worst <= NATIVE_TOLERANCE) {
                 return Err(ModelError::Architecture(format!(
                     "the {} network read from the graph differs from what tract computes by {worst:e}",
