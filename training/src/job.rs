@@ -8,6 +8,7 @@ use crate::evaluation::{
 };
 use crate::export::{Exported, export};
 use crate::history::{History, day_of_hour};
+use crate::network::PolicyNet;
 use crate::replay::replay;
 use crate::report::{Line, Panel, line_chart, table};
 use crate::rollout::sample_observations;
@@ -244,24 +245,34 @@ pub fn train(job: &TrainJob) -> Result<Trained> {
     bar.finish_and_clear();
     learning_curves(&rows, &job.out.join("learning-curves.png"))?;
 
-    let net = trainer.net();
-    let observations = sample_observations(
-        &market,
-        job.config.env,
-        job.config.fee_rate,
-        &net.native(),
-        256,
-        job.config.seed ^ 0xE0,
-    )?;
-    let metadata = vec![
-        ("arbpolicy.training_config".to_string(), format!("{:?}", job.config)),
-        ("arbpolicy.data_span".to_string(), job.source.describe()),
-        ("arbpolicy.seed".to_string(), job.config.seed.to_string()),
-        ("arbpolicy.updates".to_string(), trainer.updates_done().to_string()),
+    let exported =
+        export_run(trainer.net(), &market, &job.config, &job.source, trainer.updates_done(), &[], &job.out)?;
+    Ok(Trained { exported, metrics, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// Export `net`, trained by `config` for `updates` updates on `market` from `source`, as
+/// `out/policy.onnx` and `out/policy.arbpnet`, checked on observations the environment shows it,
+/// with the run's metadata and `extra`.
+pub(crate) fn export_run(
+    net: &PolicyNet,
+    market: &MemoryMarket,
+    config: &TrainConfig,
+    source: &Source,
+    updates: usize,
+    extra: &[(String, String)],
+    out: &Path,
+) -> Result<Exported> {
+    let observations =
+        sample_observations(market, config.env, config.fee_rate, &net.native(), 256, config.seed ^ 0xE0)?;
+    let mut metadata = vec![
+        ("arbpolicy.training_config".to_string(), format!("{config:?}")),
+        ("arbpolicy.data_span".to_string(), source.describe()),
+        ("arbpolicy.seed".to_string(), config.seed.to_string()),
+        ("arbpolicy.updates".to_string(), updates.to_string()),
         ("arbpolicy.burn_version".to_string(), "0.22.1".to_string()),
     ];
-    let exported = export(net, &job.out.join("policy.onnx"), &metadata, &observations)?;
-    Ok(Trained { exported, metrics, seconds: started.elapsed().as_secs_f64() })
+    metadata.extend_from_slice(extra);
+    export(net, &out.join("policy.onnx"), &metadata, &observations)
 }
 
 /// The learning curves of every update of the run, resumed or not.

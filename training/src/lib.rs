@@ -10,6 +10,8 @@ pub mod history;
 pub mod job;
 pub mod network;
 pub mod normalization;
+pub mod pbt;
+pub mod population;
 pub mod ppo;
 pub mod replay;
 pub mod report;

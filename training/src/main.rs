@@ -14,6 +14,8 @@ use arbpolicy_train::PolicyFile;
 use arbpolicy_train::evaluation::Costs;
 use arbpolicy_train::history::{History, date_ms};
 use arbpolicy_train::job::{EvaluateJob, MarketKind, Source, TrainJob, Trained, evaluate, train};
+use arbpolicy_train::pbt::{PbtJob, pbt};
+use arbpolicy_train::population::PbtConfig;
 use arbpolicy_train::ppo::PpoConfig;
 use arbpolicy_train::replay::replay;
 use arbpolicy_train::statistics::{MarketStatistics, SideBySide};
@@ -100,16 +102,13 @@ fn rec() -> TrainConfig {
 /// PPO's hyper-parameters and the episodes it learns from (defaults: [`TrainConfig::recommended`]).
 #[derive(clap::Args, Debug, Clone, Copy)]
 struct PpoArgs {
-    /// PPO updates.
-    #[arg(long, default_value_t = TRAIN_UPDATES)]
-    updates: usize,
     /// Environments stepped in parallel.
     #[arg(long, default_value_t = rec().envs)]
     envs: usize,
     /// Environment steps per update (all environments together); each environment runs
-    /// steps / envs hours an update.
+    /// n-steps / envs hours an update.
     #[arg(long, default_value_t = rec().ppo.n_steps)]
-    steps: usize,
+    n_steps: usize,
     /// Episode length, hours (an episode longer than an update's hours is cut there and
     /// bootstrapped from its value).
     #[arg(long, default_value_t = rec().env.episode_hours)]
@@ -165,6 +164,50 @@ fn architecture(name: &str) -> Result<Architecture, String> {
     })
 }
 
+/// The population (defaults: the implementation plan's, [`PbtConfig::plan`]).
+#[derive(clap::Args, Debug, Clone, Copy)]
+struct PopulationArgs {
+    /// Members.
+    #[arg(long, default_value_t = 8)]
+    population: usize,
+    /// Environment steps of each member between two scorings.
+    #[arg(long, default_value_t = 50_000)]
+    interval_steps: usize,
+    /// Environment steps of each member in all.
+    #[arg(long, default_value_t = 2_000_000)]
+    steps: usize,
+    /// Steps a member trains before it may be replaced (default: one interval).
+    #[arg(long)]
+    burn_in_steps: Option<usize>,
+    /// Share of the population replaced after an interval, and of the members copied.
+    #[arg(long, default_value_t = 0.25)]
+    quantile: f64,
+    /// Probability that an explored hyper-parameter is resampled rather than perturbed.
+    #[arg(long, default_value_t = 0.25)]
+    resample_probability: f64,
+    /// Threads the members train on together (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// The population's seed (member k trains from seed + k).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+impl PopulationArgs {
+    fn config(&self, base: TrainConfig) -> PbtConfig {
+        PbtConfig {
+            population: self.population,
+            interval_steps: self.interval_steps,
+            steps: self.steps,
+            burn_in_steps: self.burn_in_steps.unwrap_or(self.interval_steps),
+            quantile: self.quantile,
+            resample_probability: self.resample_probability,
+            threads: self.threads,
+            ..PbtConfig::plan(base, self.seed)
+        }
+    }
+}
+
 /// The training reward.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq)]
 enum RewardKind {
@@ -175,9 +218,10 @@ enum RewardKind {
 }
 
 impl PpoArgs {
-    fn config(&self, seed: u64, costs: Costs) -> Result<TrainConfig> {
+    /// The run of `updates` updates from `seed`, every fill paying `costs`.
+    fn config(&self, updates: usize, seed: u64, costs: Costs) -> Result<TrainConfig> {
         anyhow::ensure!(
-            self.updates > 0 && self.envs > 0 && self.steps >= self.envs && self.episode_hours > 0,
+            updates > 0 && self.envs > 0 && self.n_steps >= self.envs && self.episode_hours > 0,
             "updates, envs, steps and episode hours must be positive, steps at least envs"
         );
         anyhow::ensure!(
@@ -191,7 +235,7 @@ impl PpoArgs {
         anyhow::ensure!(self.lr > 0.0 && self.clip > 0.0, "the learning rate and the clip must be positive");
         let ppo = PpoConfig {
             learning_rate: self.lr,
-            n_steps: self.steps,
+            n_steps: self.n_steps,
             batch_size: self.minibatch,
             epochs: self.epochs,
             gamma: self.gamma,
@@ -212,7 +256,7 @@ impl PpoArgs {
             normalize_observations: !self.raw_observations,
             scale_rewards: !self.raw_rewards,
             network: self.network,
-            ..TrainConfig::new(ppo, self.updates, seed, env)
+            ..TrainConfig::new(ppo, updates, seed, env)
         };
         Ok(config.paying(costs))
     }
@@ -230,6 +274,9 @@ enum Command {
         /// Day before which everything is read, `YYYY-MM-DD` (UTC; nothing at or after it is used).
         #[arg(long)]
         until: Option<String>,
+        /// PPO updates.
+        #[arg(long, default_value_t = TRAIN_UPDATES)]
+        updates: usize,
         #[command(flatten)]
         ppo: PpoArgs,
         #[command(flatten)]
@@ -243,6 +290,41 @@ enum Command {
         /// Updates between checkpoints.
         #[arg(long, default_value_t = 10)]
         checkpoint_every: usize,
+        /// Continue from the checkpoint in the output directory.
+        #[arg(long)]
+        resume: bool,
+    },
+    /// Population-based training: PPO runs with their own hyper-parameters on one window, scored
+    /// on a validation window after it, the worst copying the best; the best is exported.
+    Pbt {
+        #[command(flatten)]
+        market: MarketArgs,
+        /// Day the training window ends, `YYYY-MM-DD` (UTC, exclusive). With `--data`.
+        #[arg(long)]
+        until: Option<String>,
+        /// Day the validation window ends (it starts at `--until`). With `--data`.
+        #[arg(long)]
+        validate_until: Option<String>,
+        /// First day of the window the result will be reported on: the validation window must end
+        /// before it. With `--data`.
+        #[arg(long)]
+        test_from: Option<String>,
+        /// The seed of the built-in market the members are scored on (1,440 hours).
+        #[arg(long, default_value_t = 2)]
+        validation_seed: u64,
+        /// The seed of the built-in market the result will be reported on (`demo` and the health
+        /// check evaluate on seed 1): the validation seed must differ.
+        #[arg(long, default_value_t = 1)]
+        test_seed: u64,
+        #[command(flatten)]
+        population: PopulationArgs,
+        #[command(flatten)]
+        ppo: PpoArgs,
+        #[command(flatten)]
+        costs: CostArgs,
+        /// Output directory.
+        #[arg(long, default_value = "runs/pbt")]
+        out: PathBuf,
         /// Continue from the checkpoint in the output directory.
         #[arg(long)]
         resume: bool,
@@ -352,8 +434,8 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", decide_json(&mut policy, &text)?);
             Ok(())
         }
-        Command::Train { market, until, ppo, costs, seed, out, checkpoint_every, resume } => {
-            let config = ppo.config(seed, costs.costs())?;
+        Command::Train { market, until, updates, ppo, costs, seed, out, checkpoint_every, resume } => {
+            let config = ppo.config(updates, seed, costs.costs())?;
             let job = TrainJob {
                 source: market.source(until.as_deref())?,
                 config,
@@ -364,6 +446,73 @@ fn run(cli: Cli) -> Result<()> {
             };
             let trained = train(&job)?;
             print_training(&job, &trained);
+            Ok(())
+        }
+        Command::Pbt {
+            market,
+            until,
+            validate_until,
+            test_from,
+            validation_seed,
+            test_seed,
+            population,
+            ppo,
+            costs,
+            out,
+            resume,
+        } => {
+            let source = market.source(until.as_deref())?;
+            let (validation, test) = match &source {
+                Source::Recorded { dir, to, .. } => {
+                    let end = validate_until.as_deref().context("recorded data needs --validate-until")?;
+                    let validation =
+                        Source::Recorded { dir: dir.clone(), from: *to, to: date_ms(end)? / HOUR_MS };
+                    let test = test_from
+                        .map(|d| -> Result<Source> {
+                            let from = date_ms(&d)? / HOUR_MS;
+                            Ok(Source::Recorded { dir: dir.clone(), from, to: from })
+                        })
+                        .transpose()?;
+                    (validation, test)
+                }
+                Source::Synthetic { kind, .. } => {
+                    anyhow::ensure!(
+                        validate_until.is_none() && test_from.is_none(),
+                        "--validate-until and --test-from need recorded data (--data)"
+                    );
+                    let held_out = |seed| Source::Synthetic { kind: *kind, seed, hours: 24 * 60 };
+                    (held_out(validation_seed), Some(held_out(test_seed)))
+                }
+            };
+            let base = ppo.config(1, population.seed, costs.costs())?;
+            let job = PbtJob {
+                source,
+                validation,
+                test,
+                config: population.config(base),
+                out,
+                resume,
+                progress: true,
+            };
+            let outcome = pbt(&job)?;
+            let last = |k: usize| outcome.fitness[k].last().copied().unwrap_or(f64::NAN);
+            println!(
+                "best member {} of {}: validation fitness {:+.3} % (mean of the members {:+.3} %); {} exploits; \
+                 {:.0} samples/s for the population in {:.0} s",
+                outcome.best,
+                outcome.fitness.len(),
+                last(outcome.best),
+                (0..outcome.fitness.len()).map(last).sum::<f64>() / outcome.fitness.len() as f64,
+                outcome.exploits,
+                outcome.samples_per_second,
+                outcome.seconds
+            );
+            eprintln!(
+                "wrote {}, {}, {}",
+                outcome.exported.onnx.display(),
+                job.out.join("report.md").display(),
+                job.out.join("lineage.jsonl").display()
+            );
             Ok(())
         }
         Command::Evaluate { model, market, to, capital, seed, costs, report } => {

@@ -117,6 +117,7 @@ impl Rollout {
 /// Environments over one market, stepped in parallel.
 pub struct Collector<M> {
     workers: Vec<Worker<M>>,
+    threads: usize,
 }
 
 impl<M: Market + Clone + Send> Collector<M> {
@@ -133,7 +134,12 @@ impl<M: Market + Clone + Send> Collector<M> {
                 Ok(Worker { env, rng, observation, mask, episode_return: 0.0, fee_rate })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Collector { workers })
+        Ok(Collector { workers, threads: 0 })
+    }
+
+    /// Step the environments on at most `threads` threads (0, the default: one per core).
+    pub fn on_threads(self, threads: usize) -> Self {
+        Collector { threads, ..self }
     }
 
     /// Step every environment `steps` times with `network`, sampling actions; scale the rewards
@@ -147,8 +153,9 @@ impl<M: Market + Clone + Send> Collector<M> {
         lambda: f32,
         scale: Option<&mut ReturnScale>,
     ) -> Result<Rollout> {
-        let threads =
-            std::thread::available_parallelism().map_or(1, |n| n.get()).min(self.workers.len()).max(1);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = if self.threads == 0 { cores } else { self.threads };
+        let threads = threads.min(self.workers.len()).max(1);
         let chunk = self.workers.len().div_ceil(threads);
         let parts: Vec<Result<Vec<Steps>>> = std::thread::scope(|s| {
             let handles: Vec<_> = self

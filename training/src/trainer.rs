@@ -43,6 +43,8 @@ pub struct TrainConfig {
     pub fee_rate: f64,
     /// The network's actor.
     pub network: Architecture,
+    /// Threads the rollouts step their environments on (0: one per core); no figure depends on it.
+    pub threads: usize,
 }
 
 impl TrainConfig {
@@ -91,6 +93,7 @@ impl TrainConfig {
             scale_rewards: true,
             fee_rate: arbpolicy_core::config::DEFAULT_FEE_RATE,
             network: Architecture::Plan,
+            threads: 0,
         }
     }
 }
@@ -167,9 +170,9 @@ pub struct Trainer<M> {
 }
 
 /// What a checkpoint must have been written with to be resumed: the whole configuration but the
-/// number of updates, which a resumed run may extend.
+/// number of updates, which a resumed run may extend, and the thread count, which changes nothing.
 fn identity(config: &TrainConfig) -> String {
-    format!("{:?}", TrainConfig { updates: 0, ..*config })
+    format!("{:?}", TrainConfig { updates: 0, threads: 0, ..*config })
 }
 
 /// Observations the normalisation is fitted on.
@@ -266,6 +269,31 @@ impl<M: Market + Clone + Send> Trainer<M> {
         Ok(())
     }
 
+    /// The run's configuration as it stands.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// Go on with other hyper-parameters (population-based training's explore step); the weights,
+    /// Adam's state and the progress stay.
+    pub fn set_ppo(&mut self, ppo: PpoConfig) {
+        self.config.ppo = ppo;
+    }
+
+    /// Take over `other`'s weights, Adam's state, reward scale and progress (population-based
+    /// training's exploit step); this run keeps its own configuration and seed.
+    pub fn copy_state(&mut self, other: &Trainer<M>) {
+        self.net = other.net.clone();
+        self.optimizer = other.optimizer.clone();
+        self.returns = other.returns;
+        (self.update, self.steps) = (other.update, other.steps);
+    }
+
+    /// Environment steps collected so far.
+    pub fn steps_done(&self) -> usize {
+        self.steps
+    }
+
     /// The network as it stands.
     pub fn net(&self) -> &PolicyNet {
         self.net.as_ref().expect("a network")
@@ -300,7 +328,8 @@ impl<M: Market + Clone + Send> Trainer<M> {
         let ppo = PpoConfig { entropy_coef: self.entropy_coef(self.update), ..config.ppo };
         let seed = config.seed ^ (self.update as u64).wrapping_mul(0xA24B_AED4_963E_E407);
         let mut collector =
-            Collector::new(self.market.clone(), config.env, config.fee_rate, config.envs, seed)?;
+            Collector::new(self.market.clone(), config.env, config.fee_rate, config.envs, seed)?
+                .on_threads(config.threads);
         let mut shuffle = Pcg64Mcg::seed_from_u64(seed.rotate_left(17) ^ 0x5EED);
         let per_env = ppo.n_steps.div_ceil(config.envs);
         let native = self.net().native();

@@ -75,7 +75,7 @@ fn train_resume_and_evaluate_on_the_built_in_market() {
     let dir = out.to_str().unwrap();
     let train = |updates: &str, extra: &[&str]| {
         let mut args =
-            vec!["train", "--updates", updates, "--envs", "2", "--steps", "128", "--episode-hours", "48"];
+            vec!["train", "--updates", updates, "--envs", "2", "--n-steps", "128", "--episode-hours", "48"];
         args.extend_from_slice(&["--synthetic-hours", "480", "--checkpoint-every", "1", "--out", dir]);
         args.extend_from_slice(extra);
         arbpolicy(&args)
@@ -181,4 +181,62 @@ fn windows_without_a_tradable_hour_are_refused_by_their_dates() {
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("the window 2025-10-01 .. 2025-07-01 is empty"), "{err}");
     let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn pbt_runs_a_small_population_resumes_it_and_exports_its_best() {
+    let out =
+        std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-pbt-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let dir = out.to_str().unwrap();
+    let pbt = |steps: &str, extra: &[&str]| {
+        let mut args = vec!["pbt", "--market", "edge", "--synthetic-hours", "480", "--population", "3"];
+        args.extend_from_slice(&["--interval-steps", "128", "--steps", steps, "--n-steps", "128"]);
+        args.extend_from_slice(&["--envs", "2", "--episode-hours", "48", "--threads", "2", "--out", dir]);
+        args.extend_from_slice(extra);
+        arbpolicy(&args)
+    };
+    let first = pbt("256", &[]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    // Resumed with a larger budget: the fitness file goes on from the third interval.
+    let resumed = pbt("384", &["--resume"]);
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let stdout = String::from_utf8_lossy(&resumed.stdout);
+    assert!(stdout.contains("best member") && stdout.contains("samples/s"), "{stdout}");
+    let fitness = std::fs::read_to_string(out.join("fitness.csv")).unwrap();
+    let rows: Vec<&str> = fitness.lines().collect();
+    assert_eq!(rows[0], "interval,member_0,member_1,member_2");
+    assert_eq!(rows.len(), 4, "{fitness}");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("| 2 |") && report.contains("seed 2") && report.contains("seed 1"), "{report}");
+    assert_eq!(&std::fs::read(out.join("fitness.png")).unwrap()[1..4], b"PNG");
+    for line in std::fs::read_to_string(out.join("lineage.jsonl")).unwrap().lines() {
+        let e: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(e["new"]["learning_rate"].as_f64().unwrap() > 0.0, "{line}");
+    }
+    let request = root().join("examples/request.json");
+    let decided = decide(&out.join("policy.arbpnet"), request.to_str().unwrap());
+    assert!(decided.status.success(), "{}", String::from_utf8_lossy(&decided.stderr));
+    // A validation window that is the test window, or overlaps the training window, is refused.
+    let same = pbt("128", &["--validation-seed", "1"]);
+    assert_eq!(same.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&same.stderr).contains("same built-in market (seed 1)"));
+    let data = root().join("../shared/data/funding-history");
+    let overlap = arbpolicy(&[
+        "pbt",
+        "--data",
+        data.to_str().unwrap(),
+        "--until",
+        "2025-07-01",
+        "--validate-until",
+        "2025-10-01",
+        "--test-from",
+        "2025-09-01",
+        "--out",
+        dir,
+    ]);
+    assert_eq!(overlap.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&overlap.stderr);
+    assert!(err.contains("validation and test windows overlap") && err.contains("2025-09-01"), "{err}");
+    let _ = std::fs::remove_dir_all(&out);
 }
