@@ -126,6 +126,12 @@ pub struct TrainJob {
     pub checkpoint_every: usize,
     /// Continue from `out/checkpoint`.
     pub resume: bool,
+    /// Start from the checkpoint in this directory with this job's settings and run
+    /// `config.updates` more updates ([`Trainer::warm_start`]).
+    pub init_from: Option<PathBuf>,
+    /// Score the trained policy on this window ([`crate::population::fitness`]) into
+    /// `out/fitness.json`.
+    pub validation: Option<Source>,
     /// Show a progress bar.
     pub progress: bool,
 }
@@ -139,6 +145,8 @@ pub struct Trained {
     pub metrics: Vec<UpdateMetrics>,
     /// Seconds spent.
     pub seconds: f64,
+    /// The fitness on the validation window, if one was given.
+    pub fitness: Option<f64>,
 }
 
 /// One row of `metrics.csv`: an update's figures, flat; the columns are the fields' names.
@@ -210,10 +218,11 @@ pub fn train(job: &TrainJob) -> Result<Trained> {
     std::fs::create_dir_all(&job.out).with_context(|| format!("cannot create {}", job.out.display()))?;
     let market = job.source.load()?;
     let checkpoint = job.out.join("checkpoint");
-    let mut trainer = if job.resume {
-        Trainer::resume(&market, job.config, &checkpoint)?
-    } else {
-        Trainer::new(&market, job.config)?
+    anyhow::ensure!(!(job.resume && job.init_from.is_some()), "--resume and --init-from exclude each other");
+    let mut trainer = match &job.init_from {
+        Some(dir) => Trainer::warm_start(&market, job.config, dir)?,
+        None if job.resume => Trainer::resume(&market, job.config, &checkpoint)?,
+        None => Trainer::new(&market, job.config)?,
     };
     let csv_path = job.out.join("metrics.csv");
     let mut rows = if job.resume && csv_path.exists() {
@@ -223,7 +232,8 @@ pub fn train(job: &TrainJob) -> Result<Trained> {
     } else {
         Vec::new()
     };
-    let bar = if job.progress { ProgressBar::new(job.config.updates as u64) } else { ProgressBar::hidden() };
+    let total = trainer.config().updates as u64;
+    let bar = if job.progress { ProgressBar::new(total) } else { ProgressBar::hidden() };
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} updates  {per_sec}  ETA {eta}  {msg}")
             .expect("a valid template"),
@@ -247,7 +257,25 @@ pub fn train(job: &TrainJob) -> Result<Trained> {
 
     let exported =
         export_run(trainer.net(), &market, &job.config, &job.source, trainer.updates_done(), &[], &job.out)?;
-    Ok(Trained { exported, metrics, seconds: started.elapsed().as_secs_f64() })
+    let fitness = match &job.validation {
+        Some(source) => {
+            let config = trainer.config();
+            let costs = Costs { fee_rate: config.fee_rate, slippage: config.env.slippage };
+            let f = crate::population::fitness(trainer.net(), &source.load()?, 10_000.0, costs)?;
+            let report = serde_json::json!({
+                "fitness": f,
+                "updates": trainer.updates_done(),
+                "steps": trainer.steps_done(),
+                "validation": source.describe(),
+            });
+            let path = job.out.join("fitness.json");
+            std::fs::write(&path, report.to_string())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            Some(f)
+        }
+        None => None,
+    };
+    Ok(Trained { exported, metrics, seconds: started.elapsed().as_secs_f64(), fitness })
 }
 
 /// Export `net`, trained by `config` for `updates` updates on `market` from `source`, as
@@ -420,6 +448,8 @@ pub fn health_check_of(config: TrainConfig, hours: usize, out: &Path) -> Result<
         out: out.to_path_buf(),
         checkpoint_every: config.updates.max(1),
         resume: false,
+        init_from: None,
+        validation: None,
         progress: false,
     };
     let trained = train(&job)?;

@@ -293,6 +293,22 @@ enum Command {
         /// Continue from the checkpoint in the output directory.
         #[arg(long)]
         resume: bool,
+        /// Start from the checkpoint in this directory (weights, Adam's state, reward scale,
+        /// progress) with these options' hyper-parameters, and run `--updates` more updates: a
+        /// population member driven from outside (`training/ray/pbt.py`).
+        #[arg(long)]
+        init_from: Option<PathBuf>,
+        /// Threads the rollouts use (0: one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// Score the trained policy on the window from `--until` to this day and write
+        /// `fitness.json` (the population's fitness). With `--data`.
+        #[arg(long)]
+        validate_until: Option<String>,
+        /// Score the trained policy on 1,440 hours of the built-in market of this seed and write
+        /// `fitness.json`.
+        #[arg(long)]
+        validation_seed: Option<u64>,
     },
     /// Population-based training: PPO runs with their own hyper-parameters on one window, scored
     /// on a validation window after it, the worst copying the best; the best is exported.
@@ -434,18 +450,56 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", decide_json(&mut policy, &text)?);
             Ok(())
         }
-        Command::Train { market, until, updates, ppo, costs, seed, out, checkpoint_every, resume } => {
-            let config = ppo.config(updates, seed, costs.costs())?;
+        Command::Train {
+            market,
+            until,
+            updates,
+            ppo,
+            costs,
+            seed,
+            out,
+            checkpoint_every,
+            resume,
+            init_from,
+            threads,
+            validate_until,
+            validation_seed,
+        } => {
+            let config = TrainConfig { threads, ..ppo.config(updates, seed, costs.costs())? };
+            let source = market.source(until.as_deref())?;
+            let validation = match (&source, validate_until, validation_seed) {
+                (_, Some(_), Some(_)) => {
+                    anyhow::bail!("--validate-until and --validation-seed exclude each other")
+                }
+                (Source::Recorded { dir, to, .. }, Some(end), None) => {
+                    Some(Source::Recorded { dir: dir.clone(), from: *to, to: date_ms(&end)? / HOUR_MS })
+                }
+                (Source::Synthetic { kind, .. }, None, Some(seed)) => {
+                    Some(Source::Synthetic { kind: *kind, seed, hours: 24 * 60 })
+                }
+                (_, None, None) => None,
+                _ => anyhow::bail!(
+                    "--validate-until goes with --data, --validation-seed with the built-in market"
+                ),
+            };
+            if let Some(v) = &validation {
+                arbpolicy_train::pbt::check_windows(&source, v, None)?;
+            }
             let job = TrainJob {
-                source: market.source(until.as_deref())?,
+                source,
                 config,
                 out,
                 checkpoint_every,
                 resume,
+                init_from,
+                validation,
                 progress: std::io::stderr().is_terminal(),
             };
             let trained = train(&job)?;
             print_training(&job, &trained);
+            if let Some(f) = trained.fitness {
+                println!("fitness {f:+.6} % on the validation window");
+            }
             Ok(())
         }
         Command::Pbt {
@@ -575,6 +629,8 @@ fn demo(out: &std::path::Path, updates: usize, network: Architecture, costs: Cos
         out: out.to_path_buf(),
         checkpoint_every: 10,
         resume: false,
+        init_from: None,
+        validation: None,
         progress: std::io::stderr().is_terminal(),
     };
     eprintln!("training on the built-in market ({updates} updates of {} steps)...", job.config.ppo.n_steps);

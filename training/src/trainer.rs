@@ -222,26 +222,41 @@ impl<M: Market + Clone + Send> Trainer<M> {
     /// A run resumed from the checkpoint in `dir` (written by [`Trainer::save`] with the same
     /// configuration).
     pub fn resume(market: M, config: TrainConfig, dir: &Path) -> Result<Self> {
+        Self::load(market, config, dir, true)
+    }
+
+    /// A run warm-started from the checkpoint in `dir` with other settings (a population's member
+    /// driven from outside, `train --init-from`): the checkpoint's weights with their
+    /// normalisation, Adam's state, reward scale and progress, then `config.updates` more updates
+    /// of `config`. The network must be of the checkpoint's architecture.
+    pub fn warm_start(market: M, config: TrainConfig, dir: &Path) -> Result<Self> {
+        let mut t = Self::load(market, config, dir, false)?;
+        t.config.updates += t.update;
+        Ok(t)
+    }
+
+    /// The run of `config` with the state of the checkpoint in `dir`, which must have been
+    /// written by the same configuration if `same`.
+    fn load(market: M, config: TrainConfig, dir: &Path, same: bool) -> Result<Self> {
         // The checkpoint's network carries its normalisation: none is fitted again.
         let mut t = Self::start(market, config)?;
         let progress: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(dir.join(PROGRESS_FILE))
                 .with_context(|| format!("cannot read the checkpoint in {}", dir.display()))?,
         )?;
-        let count = |k: &str| progress[k].as_u64().map(|v| v as usize).with_context(|| format!("no {k}"));
         anyhow::ensure!(
-            progress["config"].as_str() == Some(identity(&config).as_str()),
+            !same || progress["config"].as_str() == Some(identity(&config).as_str()),
             "the checkpoint in {} was written by another training configuration",
             dir.display()
         );
+        let count = |k: &str| progress[k].as_u64().map(|v| v as usize).with_context(|| format!("no {k}"));
         (t.update, t.steps) = (count("update")?, count("steps")?);
         let moment = |k: &str| progress["returns"][k].as_f64().with_context(|| format!("no returns.{k}"));
         t.returns = ReturnScale { count: moment("count")?, mean: moment("mean")?, var: moment("var")? };
         let net = t.net.take().expect("a network");
-        t.net = Some(
-            net.try_load_file(dir.join(NET_FILE))
-                .map_err(|e| anyhow::anyhow!("cannot load the checkpoint's network: {e:?}"))?,
-        );
+        t.net = Some(net.try_load_file(dir.join(NET_FILE)).map_err(|e| {
+            anyhow::anyhow!("cannot load the checkpoint's network (of another architecture?): {e:?}")
+        })?);
         let optimizer = std::mem::replace(&mut t.optimizer, config.ppo.optimizer());
         t.optimizer = optimizer
             .load(dir.join(OPTIMIZER_FILE))
@@ -419,6 +434,36 @@ mod tests {
         let refused = Trainer::resume(&market, other, &dir).err().unwrap().to_string();
         let _ = std::fs::remove_dir_all(&dir);
         assert!(refused.contains("another training configuration"), "{refused}");
+    }
+
+    #[test]
+    fn a_warm_start_takes_the_checkpoints_state_and_the_new_settings() {
+        let (market, config) = tiny_run(128, 2, 4);
+        let mut straight = Trainer::new(&market, config).unwrap();
+        straight.update().unwrap();
+        let dir = std::env::temp_dir().join(format!("arbpolicy-warm-{}", std::process::id()));
+        straight.save(&dir).unwrap();
+        let m2 = straight.update().unwrap();
+        // The same settings: the uninterrupted run's next update, and `updates` more after the
+        // checkpoint's.
+        let mut same = Trainer::warm_start(&market, TrainConfig { updates: 1, ..config }, &dir).unwrap();
+        assert_eq!((same.updates_done(), same.config().updates), (1, 2));
+        assert_eq!(same.update().unwrap(), m2);
+        assert!(same.is_done());
+        // Another learning rate, seed and entropy: the same start, another step.
+        let ppo = PpoConfig { learning_rate: 1e-2, entropy_coef: 0.05, ..config.ppo };
+        let other = TrainConfig { ppo, seed: 9, updates: 3, ..config };
+        let mut warm = Trainer::warm_start(&market, other, &dir).unwrap();
+        let resumed = Trainer::resume(&market, config, &dir).unwrap();
+        assert_eq!(warm.net().parameters(), resumed.net().parameters());
+        assert_eq!((warm.steps_done(), warm.config().updates), (128, 4));
+        warm.update().unwrap();
+        assert_ne!(warm.net().parameters(), straight.net().parameters());
+        // A checkpoint of the other architecture is refused.
+        let pointer = TrainConfig { network: Architecture::Pointer, ..config };
+        let refused = Trainer::warm_start(&market, pointer, &dir).err().unwrap().to_string();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(refused.contains("cannot load the checkpoint's network"), "{refused}");
     }
 
     #[test]

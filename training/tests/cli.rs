@@ -96,6 +96,43 @@ fn train_resume_and_evaluate_on_the_built_in_market() {
     let updates: Vec<&str> = csv.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
     assert_eq!(updates, ["1", "2", "3", "4"]);
     assert_eq!(&std::fs::read(out.join("learning-curves.png")).unwrap()[1..4], b"PNG");
+    // One more update warm-started from the checkpoint with another learning rate, scored on a
+    // validation market (what the Ray driver runs for each interval of a member).
+    let member = out.join("member");
+    let checkpoint = out.join("checkpoint");
+    let warm = arbpolicy(&[
+        "train",
+        "--updates",
+        "1",
+        "--envs",
+        "2",
+        "--n-steps",
+        "128",
+        "--episode-hours",
+        "48",
+        "--synthetic-hours",
+        "480",
+        "--lr",
+        "0.002",
+        "--threads",
+        "1",
+        "--init-from",
+        checkpoint.to_str().unwrap(),
+        "--validation-seed",
+        "7",
+        "--out",
+        member.to_str().unwrap(),
+    ]);
+    assert!(warm.status.success(), "{}", String::from_utf8_lossy(&warm.stderr));
+    let scored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(member.join("fitness.json")).unwrap()).unwrap();
+    assert_eq!((scored["updates"].as_u64(), scored["steps"].as_u64()), (Some(5), Some(640)), "{scored}");
+    assert!(scored["fitness"].as_f64().unwrap().is_finite());
+    assert!(String::from_utf8_lossy(&warm.stdout).contains("on the validation window"));
+    // The training market is not a validation window.
+    let same =
+        arbpolicy(&["train", "--updates", "1", "--validation-seed", "0", "--out", member.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&same.stderr).contains("same built-in market (seed 0)"));
 
     let report = out.join("report.md");
     let model = out.join("policy.onnx");
