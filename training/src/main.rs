@@ -15,7 +15,7 @@ use arbpolicy_train::evaluation::Costs;
 use arbpolicy_train::history::{History, date_ms};
 use arbpolicy_train::job::{EvaluateJob, MarketKind, Source, TrainJob, Trained, evaluate, train};
 use arbpolicy_train::pbt::{PbtJob, pbt};
-use arbpolicy_train::population::PbtConfig;
+use arbpolicy_train::population::{Curriculum, PbtConfig};
 use arbpolicy_train::ppo::PpoConfig;
 use arbpolicy_train::replay::replay;
 use arbpolicy_train::statistics::{MarketStatistics, SideBySide};
@@ -191,6 +191,10 @@ struct PopulationArgs {
     /// The population's seed (member k trains from seed + k).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// The curriculum: `plan` (the implementation plan's three phases, adapted: `docs/training.md`)
+    /// or `off` (the PPO flags' settings throughout).
+    #[arg(long, value_enum, default_value_t = Curriculum::Plan)]
+    curriculum: Curriculum,
 }
 
 impl PopulationArgs {
@@ -203,6 +207,7 @@ impl PopulationArgs {
             quantile: self.quantile,
             resample_probability: self.resample_probability,
             threads: self.threads,
+            curriculum: self.curriculum,
             ..PbtConfig::plan(base, self.seed)
         }
     }

@@ -211,6 +211,16 @@ where
         c.resample_probability,
         c.seed
     );
+    let phases: Vec<String> =
+        population.phase_starts().iter().map(|i| format!("after interval {i}")).collect();
+    let _ = writeln!(
+        md,
+        "- Curriculum {:?}: {} phase(s) of {}, begun {}.",
+        c.curriculum,
+        population.phase_starts().len(),
+        c.curriculum.phases().len(),
+        phases.join(", ")
+    );
     let _ = writeln!(
         md,
         "- Fitness: the mean return, percent, of a greedy book of {:.0} USD per representative \

@@ -16,10 +16,11 @@
 use crate::evaluation::{self, Costs, Greedy, representative_configs};
 use crate::network::PolicyNet;
 use crate::ppo::PpoConfig;
+use crate::rollout::Configs;
 use crate::trainer::{TrainConfig, Trainer};
 use anyhow::{Context, Result};
-use arbpolicy_core::Market;
 use arbpolicy_core::market::MemoryMarket;
+use arbpolicy_core::{EnvParams, Market};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
@@ -240,6 +241,73 @@ pub fn replay(initial: &[Hyper], events: &[Event]) -> Vec<Hyper> {
     hypers
 }
 
+/// When a curriculum's phase hands over to the next before its budget is spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// The best member beats HOLD on the validation window (fitness above 0).
+    BestAboveHold,
+    /// Half the members or more beat HOLD there (the median fitness above 0).
+    MedianAboveHold,
+    /// Only the budget ends it.
+    Never,
+}
+
+/// A phase of a curriculum.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Phase {
+    /// The trading configurations its episodes run with.
+    pub configs: Configs,
+    /// Its episodes' length over the base configuration's.
+    pub episode_share: f64,
+    /// The share of each member's budget by which it ends, gate or no gate.
+    pub until: f64,
+    /// What ends it earlier.
+    pub gate: Gate,
+}
+
+/// The curriculum a population trains through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Curriculum {
+    /// The implementation plan's three phases, adapted to carry trades ([`Curriculum::phases`]).
+    Plan,
+    /// One phase: the base configuration throughout.
+    Off,
+}
+
+impl Curriculum {
+    /// Its phases. The plan's: (1) leverage 1x, utilisation 50 %, 2 positions, episodes of a
+    /// quarter of the base length (256 hours at the recommended 1,024; the plan's 72 hours cannot
+    /// hold a carry trade's week of payback), to at most 20 % of the budget or until the best
+    /// member beats HOLD; (2) configurations sampled from the full ranges, episodes of half the
+    /// length, to at most 50 % of the budget or until half the members beat HOLD; (3) the full
+    /// ranges and the whole length to the end. The plan's absolute gates (0.5 % in 3 days, a
+    /// Sharpe ratio of 1.5) are beyond what the recorded data pays; beating HOLD is the gate.
+    pub fn phases(self) -> &'static [Phase] {
+        const PLAN: [Phase; 3] = [
+            Phase { configs: Configs::Simple, episode_share: 0.25, until: 0.2, gate: Gate::BestAboveHold },
+            Phase { configs: Configs::Sampled, episode_share: 0.5, until: 0.5, gate: Gate::MedianAboveHold },
+            Phase { configs: Configs::Sampled, episode_share: 1.0, until: 1.0, gate: Gate::Never },
+        ];
+        const OFF: [Phase; 1] =
+            [Phase { configs: Configs::Sampled, episode_share: 1.0, until: 1.0, gate: Gate::Never }];
+        match self {
+            Curriculum::Plan => &PLAN,
+            Curriculum::Off => &OFF,
+        }
+    }
+}
+
+impl Gate {
+    fn opens(self, fitness: &[f64]) -> bool {
+        let above = fitness.iter().filter(|f| **f > 0.0).count();
+        match self {
+            Gate::BestAboveHold => above > 0,
+            Gate::MedianAboveHold => 2 * above >= fitness.len(),
+            Gate::Never => false,
+        }
+    }
+}
+
 /// What a population does.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PbtConfig {
@@ -266,11 +334,14 @@ pub struct PbtConfig {
     pub base: TrainConfig,
     /// Capital of each validation book, USD.
     pub capital: f64,
+    /// The phases the members train through.
+    pub curriculum: Curriculum,
 }
 
 impl PbtConfig {
     /// The implementation plan's population on `base`: 8 members of 2,000,000 steps each, scored
-    /// every 50,000, a burn-in of one interval, the bottom quarter copying the top quarter.
+    /// every 50,000, a burn-in of one interval, the bottom quarter copying the top quarter, the
+    /// plan's curriculum.
     pub fn plan(base: TrainConfig, seed: u64) -> Self {
         PbtConfig {
             population: 8,
@@ -284,6 +355,7 @@ impl PbtConfig {
             threads: 0,
             base,
             capital: 10_000.0,
+            curriculum: Curriculum::Plan,
         }
     }
 
@@ -314,14 +386,19 @@ impl PbtConfig {
         (self.interval_steps.div_ceil(n), self.steps.div_ceil(n))
     }
 
-    /// Member `k`'s run with `hyper`: its seed, the budget, a share of the threads.
-    fn member(&self, k: usize, hyper: &Hyper) -> TrainConfig {
+    /// Member `k`'s run with `hyper` in curriculum phase `phase`: its seed, the budget, the
+    /// phase's configurations and episodes, a share of the threads.
+    fn member(&self, k: usize, hyper: &Hyper, phase: usize) -> TrainConfig {
         let share = (self.cores() / self.population.min(self.cores())).max(1);
+        let p = self.curriculum.phases()[phase];
+        let episode_hours = ((self.base.env.episode_hours as f64 * p.episode_share).round() as usize).max(1);
         TrainConfig {
             ppo: hyper.apply(self.base.ppo),
             updates: self.updates().1,
             seed: self.seed.wrapping_add(k as u64),
             threads: share,
+            configs: p.configs,
+            env: EnvParams { episode_hours, ..self.base.env },
             ..self.base
         }
     }
@@ -355,6 +432,8 @@ pub struct Population<M> {
     validation: MemoryMarket,
     intervals: usize,
     lineage: Vec<Event>,
+    /// The interval after which each curriculum phase began (0 for the first).
+    phases: Vec<usize>,
 }
 
 /// The checkpoint's parts.
@@ -380,11 +459,19 @@ impl<M: Market + Clone + Send> Population<M> {
             .iter()
             .enumerate()
             .map(|(k, h)| {
-                let trainer = Trainer::new(market.clone(), config.member(k, h))?;
+                let trainer = Trainer::new(market.clone(), config.member(k, h, 0))?;
                 Ok(Member { trainer, hyper: *h, fitness: Vec::new() })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Population { config, members, initial, validation, intervals: 0, lineage: Vec::new() })
+        Ok(Population {
+            config,
+            members,
+            initial,
+            validation,
+            intervals: 0,
+            lineage: Vec::new(),
+            phases: vec![0],
+        })
     }
 
     /// A population resumed from the checkpoint in `dir` (written by [`Population::save`] with the
@@ -406,13 +493,19 @@ impl<M: Market + Clone + Send> Population<M> {
             "the checkpoint in {} holds another number of members",
             dir.display()
         );
+        let phase = state.phases.len().checked_sub(1).context("the checkpoint has no curriculum phase")?;
+        anyhow::ensure!(
+            phase < config.curriculum.phases().len(),
+            "the checkpoint's curriculum phase is unknown"
+        );
         let members = state
             .hypers
             .iter()
             .zip(state.fitness)
             .enumerate()
             .map(|(k, (h, fitness))| {
-                let trainer = Trainer::resume(market.clone(), config.member(k, h), &member_dir(dir, k))?;
+                let trainer =
+                    Trainer::resume(market.clone(), config.member(k, h, phase), &member_dir(dir, k))?;
                 Ok(Member { trainer, hyper: *h, fitness })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -422,8 +515,8 @@ impl<M: Market + Clone + Send> Population<M> {
             .map(serde_json::from_str)
             .collect::<Result<Vec<Event>, _>>()
             .context("the lineage is not of this version")?;
-        let initial = state.initial;
-        Ok(Population { config, members, initial, validation, intervals: state.intervals, lineage })
+        let (initial, intervals, phases) = (state.initial, state.intervals, state.phases);
+        Ok(Population { config, members, initial, validation, intervals, lineage, phases })
     }
 
     /// Write the checkpoint into `dir`: every member's run, the population's state, the lineage.
@@ -444,6 +537,7 @@ impl<M: Market + Clone + Send> Population<M> {
             initial: self.initial.clone(),
             hypers: self.hypers(),
             fitness: self.fitness(),
+            phases: self.phases.clone(),
         };
         // The state is written last: a checkpoint interrupted before it is not taken for done.
         std::fs::write(dir.join(STATE_FILE), serde_json::to_string(&state)?)?;
@@ -512,7 +606,6 @@ impl<M: Market + Clone + Send> Population<M> {
                 );
                 let (from, to) = pair(&mut self.members, winner, loser);
                 to.trainer.copy_state(&from.trainer);
-                to.trainer.set_ppo(new.apply(self.config.base.ppo));
                 self.lineage.push(Event {
                     interval: self.intervals,
                     steps,
@@ -526,7 +619,28 @@ impl<M: Market + Clone + Send> Population<M> {
                 to.hyper = new;
             }
         }
+        // The curriculum's next phase, when its gate opens or its share of the budget is spent.
+        let phases = self.config.curriculum.phases();
+        let phase = self.phase();
+        let spent = steps as f64 >= phases[phase].until * self.config.steps as f64;
+        if phase + 1 < phases.len() && (phases[phase].gate.opens(&latest) || spent) {
+            self.phases.push(self.intervals);
+        }
+        let phase = self.phase();
+        for (k, m) in self.members.iter_mut().enumerate() {
+            m.trainer.reconfigure(self.config.member(k, &m.hyper, phase));
+        }
         Ok(latest)
+    }
+
+    /// The curriculum phase the members train in (from 0).
+    pub fn phase(&self) -> usize {
+        self.phases.len() - 1
+    }
+
+    /// The interval after which each curriculum phase so far began (0 for the first).
+    pub fn phase_starts(&self) -> &[usize] {
+        &self.phases
     }
 
     /// Every member's hyper-parameters as they stand.
@@ -599,12 +713,12 @@ struct State {
     initial: Vec<Hyper>,
     hypers: Vec<Hyper>,
     fitness: Vec<Vec<f64>>,
+    phases: Vec<usize>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arbpolicy_core::EnvParams;
     use arbpolicy_core::market::{SyntheticMarket, SyntheticParams};
     use proptest::prelude::*;
 
@@ -624,6 +738,7 @@ mod tests {
             steps: 3 * 128,
             burn_in_steps: 128,
             threads,
+            curriculum: Curriculum::Off,
             ..PbtConfig::plan(base, 11)
         }
     }
@@ -710,7 +825,7 @@ mod tests {
     #[test]
     fn an_exploit_copies_weights_adam_state_and_the_reward_scale_exactly() {
         let train = market(1, 20);
-        let config = tiny(1).member(0, &Hyper::of(&tiny(1).base.ppo));
+        let config = tiny(1).member(0, &Hyper::of(&tiny(1).base.ppo), 0);
         let mut ahead = Trainer::new(&train, config).unwrap();
         ahead.update().unwrap();
         ahead.update().unwrap();
@@ -794,6 +909,46 @@ mod tests {
         let chain: Vec<(usize, usize)> = p.ancestry(0).iter().map(|e| (e.member, e.copied)).collect();
         assert_eq!(chain, [(3, 1), (2, 3), (0, 2)]);
         assert!(p.ancestry(3).len() == 1 && p.ancestry(1).len() == 1);
+    }
+
+    #[test]
+    fn the_curriculum_advances_on_its_gates_or_its_budget() {
+        let train = market(1, 20);
+        let config = PbtConfig { curriculum: Curriculum::Plan, steps: 4 * 128, ..tiny(2) };
+        let setting = |p: &Population<&MemoryMarket>| {
+            let c = p.trainer(2).config();
+            (c.configs, c.env.episode_hours)
+        };
+        // No member beats HOLD: the budget moves it on, at 20 % and at 50 % of it.
+        let mut holding = Population::new(&train, market(2, 10), config).unwrap();
+        assert_eq!((holding.phase(), setting(&holding)), (0, (Configs::Simple, 12)));
+        holding.interval_scored(|_, _| Ok(0.0)).unwrap();
+        assert_eq!((holding.phase(), setting(&holding)), (1, (Configs::Sampled, 24)));
+        holding.interval_scored(|_, _| Ok(0.0)).unwrap();
+        assert_eq!((holding.phase(), setting(&holding)), (2, (Configs::Sampled, 48)));
+        holding.interval_scored(|_, _| Ok(0.0)).unwrap();
+        assert_eq!(holding.phase_starts(), [0, 1, 2]);
+        // A short budget share and an open gate: the gate moves it on after the first interval.
+        let long = PbtConfig { steps: 20 * 128, ..config };
+        let mut earning = Population::new(&train, market(2, 10), long).unwrap();
+        earning.interval_scored(|_, _| Ok(-1.0)).unwrap();
+        assert_eq!(earning.phase(), 0);
+        earning.interval_scored(|net, _| Ok(if net.parameters()[0] > 0.0 { 1.0 } else { 0.1 })).unwrap();
+        assert_eq!(earning.phase(), 1);
+        // The second gate needs half the members above HOLD.
+        let one = |k: &std::sync::atomic::AtomicUsize| k.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let count = std::sync::atomic::AtomicUsize::new(0);
+        earning.interval_scored(|_, _| Ok(if one(&count) == 0 { 1.0 } else { -1.0 })).unwrap();
+        assert_eq!(earning.phase(), 1);
+        earning.interval_scored(|_, _| Ok(1.0)).unwrap();
+        assert_eq!((earning.phase(), earning.phase_starts()), (2, &[0, 2, 4][..]));
+        // Every member follows, and a resumed population is in the same phase.
+        let dir = std::env::temp_dir().join(format!("arbpolicy-curriculum-{}", std::process::id()));
+        earning.save(&dir).unwrap();
+        let resumed = Population::resume(&train, market(2, 10), long, &dir).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(resumed.phase(), 2);
+        assert!((0..3).all(|k| resumed.trainer(k).config().env.episode_hours == 48));
     }
 
     #[test]

@@ -25,11 +25,34 @@ struct Worker<M> {
     mask: ActionMask,
     episode_return: f64,
     fee_rate: f64,
+    configs: Configs,
 }
 
-/// A configuration of the training ranges that pays `fee_rate`.
-fn sampled(rng: &mut Pcg64Mcg, fee_rate: f64) -> TradingConfig {
-    TradingConfig { fee_rate, ..TradingConfig::sample(rng) }
+/// The trading configurations a rollout's episodes run with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Configs {
+    /// Drawn from the implementation plan's training ranges ([`TradingConfig::sample`]).
+    #[default]
+    Sampled,
+    /// The plan's first curriculum phase: leverage 1x, utilisation 50 %, 2 positions, the
+    /// defaults' stop-loss and liquidation buffer.
+    Simple,
+}
+
+impl Configs {
+    /// The configuration of a new episode, paying `fee_rate`.
+    pub fn draw(self, rng: &mut Pcg64Mcg, fee_rate: f64) -> TradingConfig {
+        let config = match self {
+            Configs::Sampled => TradingConfig::sample(rng),
+            Configs::Simple => TradingConfig {
+                max_leverage: 1.0,
+                target_utilization: 0.5,
+                max_positions: 2,
+                ..TradingConfig::default()
+            },
+        };
+        TradingConfig { fee_rate, ..config }
+    }
 }
 
 /// Largest scaled reward, either way.
@@ -122,16 +145,22 @@ pub struct Collector<M> {
 
 impl<M: Market + Clone + Send> Collector<M> {
     /// `count` environments over `market`, seeded from `seed`, each episode with a configuration
-    /// sampled from the training ranges that pays `fee_rate`.
-    pub fn new(market: M, params: EnvParams, fee_rate: f64, count: usize, seed: u64) -> Result<Self> {
+    /// of `configs` that pays `fee_rate`.
+    pub fn new(
+        market: M,
+        params: EnvParams,
+        (configs, fee_rate): (Configs, f64),
+        count: usize,
+        seed: u64,
+    ) -> Result<Self> {
         anyhow::ensure!(count > 0, "at least one environment is needed");
         let workers = (0..count)
             .map(|k| {
                 let mut rng =
                     Pcg64Mcg::seed_from_u64(seed ^ (k as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
                 let mut env = Environment::new(market.clone(), params).context("the environment")?;
-                let (observation, mask) = env.reset(rng.random(), sampled(&mut rng, fee_rate))?;
-                Ok(Worker { env, rng, observation, mask, episode_return: 0.0, fee_rate })
+                let (observation, mask) = env.reset(rng.random(), configs.draw(&mut rng, fee_rate))?;
+                Ok(Worker { env, rng, observation, mask, episode_return: 0.0, fee_rate, configs })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Collector { workers, threads: 0 })
@@ -272,7 +301,7 @@ impl<M: Market> Worker<M> {
                 r.episode_returns.push(self.episode_return);
                 self.episode_return = 0.0;
                 let seed = self.rng.random();
-                let config = sampled(&mut self.rng, self.fee_rate);
+                let config = self.configs.draw(&mut self.rng, self.fee_rate);
                 (self.observation, self.mask) = self.env.reset(seed, config)?;
             } else {
                 (self.observation, self.mask) = next;
@@ -296,7 +325,7 @@ pub fn sample_observations<M: Market + Clone + Send>(
     seed: u64,
 ) -> Result<Vec<f32>> {
     let envs = count.clamp(1, 4);
-    let mut collector = Collector::new(market, params, fee_rate, envs, seed)?;
+    let mut collector = Collector::new(market, params, (Configs::Sampled, fee_rate), envs, seed)?;
     let mut rows = collector.collect(network, count.div_ceil(envs), 0.99, 0.95, None)?.observations;
     rows.truncate(count * OBSERVATION_LEN);
     Ok(rows)

@@ -10,7 +10,7 @@
 use crate::evaluation::Costs;
 use crate::network::PolicyNet;
 use crate::ppo::{Batch, LossParts, PpoConfig, step};
-use crate::rollout::{Collector, ReturnScale, Rollout};
+use crate::rollout::{Collector, Configs, ReturnScale, Rollout};
 use crate::statistics::mean_std;
 use anyhow::{Context, Result};
 use arbpolicy_core::policy::{Architecture, Native};
@@ -45,6 +45,9 @@ pub struct TrainConfig {
     pub network: Architecture,
     /// Threads the rollouts step their environments on (0: one per core); no figure depends on it.
     pub threads: usize,
+    /// The trading configurations the episodes run with (the observation's normalisation is
+    /// fitted on the full ranges whatever they are).
+    pub configs: Configs,
 }
 
 impl TrainConfig {
@@ -94,6 +97,7 @@ impl TrainConfig {
             fee_rate: arbpolicy_core::config::DEFAULT_FEE_RATE,
             network: Architecture::Plan,
             threads: 0,
+            configs: Configs::Sampled,
         }
     }
 }
@@ -289,10 +293,12 @@ impl<M: Market + Clone + Send> Trainer<M> {
         &self.config
     }
 
-    /// Go on with other hyper-parameters (population-based training's explore step); the weights,
-    /// Adam's state and the progress stay.
-    pub fn set_ppo(&mut self, ppo: PpoConfig) {
-        self.config.ppo = ppo;
+    /// Go on with another configuration of the same network (population-based training's
+    /// explore step, a curriculum's next phase); the weights, Adam's state, the reward scale and
+    /// the progress stay.
+    pub fn reconfigure(&mut self, config: TrainConfig) {
+        debug_assert_eq!(config.network, self.config.network);
+        self.config = config;
     }
 
     /// Take over `other`'s weights, Adam's state, reward scale and progress (population-based
@@ -342,9 +348,14 @@ impl<M: Market + Clone + Send> Trainer<M> {
         self.update += 1;
         let ppo = PpoConfig { entropy_coef: self.entropy_coef(self.update), ..config.ppo };
         let seed = config.seed ^ (self.update as u64).wrapping_mul(0xA24B_AED4_963E_E407);
-        let mut collector =
-            Collector::new(self.market.clone(), config.env, config.fee_rate, config.envs, seed)?
-                .on_threads(config.threads);
+        let mut collector = Collector::new(
+            self.market.clone(),
+            config.env,
+            (config.configs, config.fee_rate),
+            config.envs,
+            seed,
+        )?
+        .on_threads(config.threads);
         let mut shuffle = Pcg64Mcg::seed_from_u64(seed.rotate_left(17) ^ 0x5EED);
         let per_env = ppo.n_steps.div_ceil(config.envs);
         let native = self.net().native();
