@@ -255,8 +255,15 @@ pub fn train(job: &TrainJob) -> Result<Trained> {
     bar.finish_and_clear();
     learning_curves(&rows, &job.out.join("learning-curves.png"))?;
 
-    let exported =
-        export_run(trainer.net(), &market, &job.config, &job.source, trainer.updates_done(), &[], &job.out)?;
+    let exported = export_run(
+        trainer.net(),
+        &market,
+        trainer.config(),
+        &job.source,
+        trainer.updates_done(),
+        &[],
+        &job.out,
+    )?;
     let fitness = match &job.validation {
         Some(source) => {
             let config = trainer.config();

@@ -330,9 +330,9 @@ enum Command {
         /// before it. With `--data`.
         #[arg(long)]
         test_from: Option<String>,
-        /// The seed of the built-in market the members are scored on (1,440 hours).
-        #[arg(long, default_value_t = 2)]
-        validation_seed: u64,
+        /// The seed of the built-in market the members are scored on (1,440 hours; default 2).
+        #[arg(long)]
+        validation_seed: Option<u64>,
         /// The seed of the built-in market the result will be reported on (`demo` and the health
         /// check evaluate on seed 1): the validation seed must differ.
         #[arg(long, default_value_t = 1)]
@@ -472,21 +472,7 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let config = TrainConfig { threads, ..ppo.config(updates, seed, costs.costs())? };
             let source = market.source(until.as_deref())?;
-            let validation = match (&source, validate_until, validation_seed) {
-                (_, Some(_), Some(_)) => {
-                    anyhow::bail!("--validate-until and --validation-seed exclude each other")
-                }
-                (Source::Recorded { dir, to, .. }, Some(end), None) => {
-                    Some(Source::Recorded { dir: dir.clone(), from: *to, to: date_ms(&end)? / HOUR_MS })
-                }
-                (Source::Synthetic { kind, .. }, None, Some(seed)) => {
-                    Some(Source::Synthetic { kind: *kind, seed, hours: 24 * 60 })
-                }
-                (_, None, None) => None,
-                _ => anyhow::bail!(
-                    "--validate-until goes with --data, --validation-seed with the built-in market"
-                ),
-            };
+            let validation = validation_window(&source, validate_until.as_deref(), validation_seed)?;
             if let Some(v) = &validation {
                 arbpolicy_train::pbt::check_windows(&source, v, None)?;
             }
@@ -522,27 +508,25 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let source = market.source(until.as_deref())?;
             let (validation, test) = match &source {
-                Source::Recorded { dir, to, .. } => {
-                    let end = validate_until.as_deref().context("recorded data needs --validate-until")?;
-                    let validation =
-                        Source::Recorded { dir: dir.clone(), from: *to, to: date_ms(end)? / HOUR_MS };
+                Source::Recorded { dir, .. } => {
                     let test = test_from
                         .map(|d| -> Result<Source> {
                             let from = date_ms(&d)? / HOUR_MS;
                             Ok(Source::Recorded { dir: dir.clone(), from, to: from })
                         })
                         .transpose()?;
-                    (validation, test)
+                    (validation_window(&source, validate_until.as_deref(), validation_seed)?, test)
                 }
-                Source::Synthetic { kind, .. } => {
-                    anyhow::ensure!(
-                        validate_until.is_none() && test_from.is_none(),
-                        "--validate-until and --test-from need recorded data (--data)"
-                    );
-                    let held_out = |seed| Source::Synthetic { kind: *kind, seed, hours: 24 * 60 };
-                    (held_out(validation_seed), Some(held_out(test_seed)))
+                Source::Synthetic { .. } => {
+                    anyhow::ensure!(test_from.is_none(), "--test-from needs recorded data (--data)");
+                    let seed = validation_seed.unwrap_or(2);
+                    (
+                        validation_window(&source, None, Some(seed))?,
+                        validation_window(&source, None, Some(test_seed))?,
+                    )
                 }
             };
+            let validation = validation.context("recorded data needs --validate-until")?;
             let base = ppo.config(1, population.seed, costs.costs())?;
             let job = PbtJob {
                 source,
@@ -602,6 +586,22 @@ fn run(cli: Cli) -> Result<()> {
             eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
             Ok(())
         }
+    }
+}
+
+/// The validation window after `source`: from its end to `until` on recorded data, or 1,440 hours
+/// of the built-in market of `seed`; none without either.
+fn validation_window(source: &Source, until: Option<&str>, seed: Option<u64>) -> Result<Option<Source>> {
+    match (source, until, seed) {
+        (_, Some(_), Some(_)) => anyhow::bail!("--validate-until and --validation-seed exclude each other"),
+        (Source::Recorded { dir, to, .. }, Some(end), None) => {
+            Ok(Some(Source::Recorded { dir: dir.clone(), from: *to, to: date_ms(end)? / HOUR_MS }))
+        }
+        (Source::Synthetic { kind, .. }, None, Some(seed)) => {
+            Ok(Some(Source::Synthetic { kind: *kind, seed, hours: 24 * 60 }))
+        }
+        (_, None, None) => Ok(None),
+        _ => anyhow::bail!("--validate-until goes with --data, --validation-seed with the built-in market"),
     }
 }
 
