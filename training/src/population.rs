@@ -2,7 +2,8 @@
 //!
 //! A population of PPO runs ([`Trainer`]s) over one market, each with its own seed and
 //! [`Hyper`]-parameters, trains in intervals of `interval_steps` environment steps, the members
-//! spread over the threads. After each interval every member's greedy policy is scored on a
+//! spread over the threads (their rollouts and scoring side by side, their PPO epochs one at a
+//! time: burn 0.22's autodiff is not safe on several threads at once, [`Trainer::update`]). After each interval every member's greedy policy is scored on a
 //! validation market ([`fitness`]). From the burn-in on, the bottom quantile of the population
 //! (rounded up, at most half) each copy a member of the top quantile drawn at random ([`exploit`]:
 //! weights, Adam's state, the reward scale with its statistics, the step count; the observation's

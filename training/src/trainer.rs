@@ -179,6 +179,9 @@ fn identity(config: &TrainConfig) -> String {
     format!("{:?}", TrainConfig { updates: 0, threads: 0, ..*config })
 }
 
+/// Held while a run's epochs build and differentiate burn's autodiff graphs.
+static AUTODIFF: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Observations the normalisation is fitted on.
 const NORMALIZATION_SAMPLES: usize = 4096;
 
@@ -365,6 +368,10 @@ impl<M: Market + Clone + Send> Trainer<M> {
         let mut rows: Vec<usize> = (0..rollout.len()).collect();
         let mut parts = Vec::new();
         let mut net = self.net.take().expect("a network");
+        // One run's epochs at a time in the process: burn 0.22's autodiff is not safe with
+        // backward passes on several threads at once (a deadlock seen in CI; tracel-ai/burn#5573:
+        // a gradient silently lost). Rollouts and scoring still run side by side.
+        let _autodiff = AUTODIFF.lock().unwrap_or_else(|e| e.into_inner());
         for _ in 0..ppo.epochs {
             rows.shuffle(&mut shuffle);
             for chunk in rows.chunks(ppo.batch_size).filter(|c| c.len() > 1) {
